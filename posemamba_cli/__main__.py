@@ -1,0 +1,3 @@
+from posemamba_cli.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `posemamba` command line: thin typer commands over the library."""

@@ -1,0 +1,42 @@
+"""`posemamba info`: what a bug report needs."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+
+def info() -> None:
+    """Print versions, devices and which selective-scan backends work here."""
+    import numpy
+    import torch
+
+    from posemamba_cli import __version__
+    from posemamba_cli.ops import backend_status
+
+    console = Console()
+    table = Table(title="posemamba info", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("posemamba", __version__)
+    table.add_row("python", f"{sys.version.split()[0]} ({platform.platform()})")
+    table.add_row("torch", f"{torch.__version__} (threads {torch.get_num_threads()})")
+    table.add_row("numpy", numpy.__version__)
+    cuda = "no"
+    if torch.cuda.is_available():
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        cuda = f"{torch.version.cuda}: {', '.join(names)}"
+    table.add_row("cuda", cuda)
+    table.add_row("cpu", f"{platform.processor() or platform.machine()}, {_cpu_count()} cores")
+    for name, (ok, why) in backend_status().items():
+        table.add_row(f"scan backend {name}", "[green]available[/green]" if ok else f"[yellow]unavailable[/yellow]: {why}")
+    console.print(table)
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
