@@ -45,7 +45,7 @@ def _cpu_signature() -> str:
 
 
 def _flags() -> list[str]:
-    flags = ["-O3", "-ffast-math", "-fPIC", "-shared", "-std=c11"]
+    flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-fPIC", "-shared", "-std=gnu11"]
     if platform.machine() in ("x86_64", "AMD64", "aarch64", "arm64"):
         flags.append("-march=native")
     if "avx512f" in _cpu_signature():

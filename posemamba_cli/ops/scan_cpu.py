@@ -1,7 +1,7 @@
 """The fast CPU backend: a small C kernel (csrc/scan_cpu.c) called through ctypes, threads over channels.
 
-delta_bias and softplus are applied here in torch (vectorised, cheap); the kernel scans the rest.
-ctypes releases the GIL during the call, so a thread pool splits rows across torch's thread count.
+The kernel fuses delta_bias + softplus, exp(delta A), the recurrence and the C contraction. ctypes
+releases the GIL during the call, so a thread pool splits rows across torch's thread count.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from posemamba_cli.ops.backend import Grads
@@ -32,11 +31,8 @@ def _split(total: int, parts: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i + 1] > bounds[i]]
 
 
-def _dt(delta: Tensor, delta_bias: Tensor | None, delta_softplus: bool) -> Tensor:
-    x = delta.float()
-    if delta_bias is not None:
-        x = x + delta_bias.float()[:, None]
-    return F.softplus(x) if delta_softplus else x
+def _f32(t: Tensor | None) -> Tensor | None:
+    return None if t is None else t.to(torch.float32).contiguous()
 
 
 class CpuNativeBackend:
@@ -50,9 +46,9 @@ class CpuNativeBackend:
         self._pool_size = 0
         try:
             lib = load_library(_SOURCE)
-            lib.scan_fwd.argtypes = [_PTR] * 7 + [_I64] * 7
-            lib.scan_fwd.restype = None
-            lib.scan_bwd.argtypes = [_PTR] * 13 + [_I64] * 7
+            lib.scan_fwd.argtypes = [_PTR] * 3 + [ctypes.c_int] + [_PTR] * 5 + [_I64] * 7
+            lib.scan_fwd.restype = ctypes.c_int
+            lib.scan_bwd.argtypes = [_PTR] * 3 + [ctypes.c_int] + [_PTR] * 12 + [_I64] * 7
             lib.scan_bwd.restype = ctypes.c_int
             self._lib = lib
         except BuildError as exc:
@@ -74,54 +70,46 @@ class CpuNativeBackend:
         return list(self._pool.map(lambda c: fn(*c), chunks))
 
     @staticmethod
-    def _prepare(u, A, B, C, D):
-        f32 = torch.float32
-        u = u.to(f32).contiguous()
-        A = A.to(f32).contiguous()
-        Bt = B.to(f32).transpose(-1, -2).contiguous()  # (batch, groups, L, N)
-        Ct = C.to(f32).transpose(-1, -2).contiguous()
-        D = None if D is None else D.to(f32).contiguous()
-        return u, A, Bt, Ct, D
+    def _prepare(u, delta, delta_bias, A, B, C, D):
+        Bt = B.to(torch.float32).transpose(-1, -2).contiguous()  # (batch, groups, L, N)
+        Ct = C.to(torch.float32).transpose(-1, -2).contiguous()
+        return _f32(u), _f32(delta), _f32(delta_bias), _f32(A), Bt, Ct, _f32(D)
 
     def forward(self, u, delta, A, B, C, D, delta_bias, delta_softplus):
         assert self._lib is not None, self._error
         batch, dim, length = u.shape
         groups, n_state = B.shape[1], B.shape[2]
-        dt = _dt(delta, delta_bias, delta_softplus).contiguous()
-        uf, Af, Bt, Ct, Df = self._prepare(u, A, B, C, D)
+        uf, df, bf, Af, Bt, Ct, Df = self._prepare(u, delta, delta_bias, A, B, C, D)
         y = torch.empty(batch, dim, length, dtype=torch.float32)
-        args = (uf.data_ptr(), dt.data_ptr(), Af.data_ptr(), Bt.data_ptr(), Ct.data_ptr(), _ptr(Df),
-                y.data_ptr(), batch, dim, groups, length, n_state)
-        self._run(lambda r0, r1: self._lib.scan_fwd(*args, r0, r1), batch * dim)
+        args = (uf.data_ptr(), df.data_ptr(), _ptr(bf), int(delta_softplus), Af.data_ptr(), Bt.data_ptr(),
+                Ct.data_ptr(), _ptr(Df), y.data_ptr(), batch, dim, groups, length, n_state)
+        codes = self._run(lambda r0, r1: self._lib.scan_fwd(*args, r0, r1), batch * dim)
+        _check(codes, n_state)
         return y.to(u.dtype), ()
 
     def backward(self, u, delta, A, B, C, D, delta_bias, delta_softplus, saved, dy) -> Grads:
         assert self._lib is not None, self._error
         batch, dim, length = u.shape
         groups, n_state = B.shape[1], B.shape[2]
-        with torch.enable_grad():
-            x = delta.detach().float().requires_grad_(True)
-            bias = None if delta_bias is None else delta_bias.detach().float().requires_grad_(True)
-            dt = _dt(x, bias, delta_softplus)
-        uf, Af, Bt, Ct, Df = self._prepare(u, A, B, C, D)
-        dtc = dt.detach().contiguous()
-        gy = dy.float().contiguous()
-        du = torch.empty_like(uf)
-        ddt = torch.empty_like(uf)
+        uf, df, bf, Af, Bt, Ct, Df = self._prepare(u, delta, delta_bias, A, B, C, D)
+        gy = dy.to(torch.float32).contiguous()
+        du, ddelta = torch.empty_like(uf), torch.empty_like(uf)
         dA_part = torch.empty(batch, dim, n_state)
-        dD_part = torch.empty(batch, dim)
-        dBt = torch.zeros_like(Bt)
-        dCt = torch.zeros_like(Ct)
-        args = (uf.data_ptr(), dtc.data_ptr(), Af.data_ptr(), Bt.data_ptr(), Ct.data_ptr(), _ptr(Df),
-                gy.data_ptr(), du.data_ptr(), ddt.data_ptr(), dA_part.data_ptr(), dD_part.data_ptr(),
-                dBt.data_ptr(), dCt.data_ptr(), batch, dim, groups, length, n_state)
+        dD_part, dbias_part = torch.empty(batch, dim), torch.empty(batch, dim)
+        dBt, dCt = torch.zeros_like(Bt), torch.zeros_like(Ct)
+        args = (uf.data_ptr(), df.data_ptr(), _ptr(bf), int(delta_softplus), Af.data_ptr(), Bt.data_ptr(),
+                Ct.data_ptr(), _ptr(Df), gy.data_ptr(), du.data_ptr(), ddelta.data_ptr(), dA_part.data_ptr(),
+                dD_part.data_ptr(), dbias_part.data_ptr(), dBt.data_ptr(), dCt.data_ptr(),
+                batch, dim, groups, length, n_state)
         codes = self._run(lambda r0, r1: self._lib.scan_bwd(*args, r0, r1), batch * groups)
-        if any(codes):
-            raise RuntimeError(f"cpu selective-scan backward failed (code {max(codes)}; N={n_state} > 64?)")
-        inputs = [x] + ([bias] if bias is not None else [])
-        grads = torch.autograd.grad(dt, inputs, ddt)
-        ddelta = grads[0].to(delta.dtype)
-        dbias = grads[1].to(delta_bias.dtype) if bias is not None else None
+        _check(codes, n_state)
         dD = None if D is None else dD_part.sum(0).to(D.dtype)
-        return (du.to(u.dtype), ddelta, dA_part.sum(0).to(A.dtype), dBt.transpose(-1, -2).to(B.dtype),
-                dCt.transpose(-1, -2).to(C.dtype), dD, dbias)
+        dbias = None if delta_bias is None else dbias_part.sum(0).to(delta_bias.dtype)
+        return (du.to(u.dtype), ddelta.to(delta.dtype), dA_part.sum(0).to(A.dtype),
+                dBt.transpose(-1, -2).to(B.dtype), dCt.transpose(-1, -2).to(C.dtype), dD, dbias)
+
+
+def _check(codes: list, n_state: int) -> None:
+    if any(codes):
+        why = f"N={n_state} states exceed 64" if min(codes) == -1 else "out of memory"
+        raise RuntimeError(f"cpu selective-scan kernel failed: {why}")

@@ -5,12 +5,13 @@
  *   y_t = <C_t, h_t> + D * u_t
  *
  * Layouts (all contiguous, float32):
- *   u, dt, y, gy, du, ddt : (batch, dim, L)        dt already has bias and softplus applied
+ *   u, delta, y, gy, du, ddelta : (batch, dim, L)  dt = softplus(delta + bias) is formed here
+ *   bias                  : (dim,) or NULL
  *   A                     : (dim, N)
  *   B, C, dB, dC          : (batch, groups, L, N)  channel c belongs to group c / (dim / groups)
  *   D                     : (dim,) or NULL
  *   dA_part               : (batch, dim, N)        per-batch partial sums, reduced by the caller
- *   dD_part               : (batch, dim)
+ *   dD_part, dbias_part   : (batch, dim)
  *
  * The forward keeps only the N states of one channel. The backward recomputes the states chunk by
  * chunk from boundary states, so no (L, dim, N) buffer exists anywhere. Work is split by the caller:
@@ -45,9 +46,45 @@ static inline float exp_approx(float x) {
     return p * s.f;
 }
 
-static inline void fwd_row(const float *restrict u, const float *restrict dt, const float *restrict A,
-                           const float *restrict B, const float *restrict C, float dval, float *restrict y,
-                           int64_t L, int N) {
+/* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, odd series to s^13 (~3e-8). */
+static inline float log1p_unit(float e) {
+    float s = e / (2.0f + e), s2 = s * s;
+    float p = 1.0f / 13.0f;
+    p = p * s2 + 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    return 2.0f * s * p;
+}
+
+/* dt = softplus(delta + bias) (threshold 20, as torch) or delta + bias; also d dt / d delta if wanted. */
+static void make_dt(const float *restrict delta, float bias, int softplus, float *restrict dt,
+                    float *restrict slope, int64_t L) {
+    if (!softplus) {
+        for (int64_t t = 0; t < L; t++) dt[t] = delta[t] + bias;
+        if (slope) for (int64_t t = 0; t < L; t++) slope[t] = 1.0f;
+        return;
+    }
+    for (int64_t t = 0; t < L; t++) {
+        const float x = delta[t] + bias;
+        const float ax = x < 0.0f ? -x : x;
+        const float e = exp_approx(-ax);
+        const float sp = (x > 0.0f ? x : 0.0f) + log1p_unit(e);
+        dt[t] = x > 20.0f ? x : sp;
+    }
+    if (slope)
+        for (int64_t t = 0; t < L; t++) {
+            const float x = delta[t] + bias;
+            slope[t] = x > 20.0f ? 1.0f : 1.0f / (1.0f + exp_approx(-x));
+        }
+}
+
+/* Generic N: one row at a time. */
+static void fwd_row(const float *restrict u, const float *restrict dt, const float *restrict A,
+                    const float *restrict B, const float *restrict C, float dval, float *restrict y,
+                    int64_t L, int N) {
     float h[MAXN];
     float a[MAXN];
     for (int n = 0; n < N; n++) { h[n] = 0.0f; a[n] = A[n]; }
@@ -56,6 +93,7 @@ static inline void fwd_row(const float *restrict u, const float *restrict dt, co
         const float *restrict bt = B + t * N;
         const float *restrict ct = C + t * N;
         float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
         for (int n = 0; n < N; n++) {
             h[n] = exp_approx(d * a[n]) * h[n] + du * bt[n];
             acc += ct[n] * h[n];
@@ -64,22 +102,127 @@ static inline void fwd_row(const float *restrict u, const float *restrict dt, co
     }
 }
 
-/* Forward over rows [row0, row1) of the flattened (batch, dim) grid. */
-void scan_fwd(const float *u, const float *dt, const float *A, const float *B, const float *C, const float *D,
-              float *y, int64_t batch, int64_t dim, int64_t groups, int64_t L, int64_t N, int64_t row0,
-              int64_t row1) {
+/* N = 16: the state of a row is one 16-lane vector; ROWS rows of one group advance together so that
+ * their independent recurrences overlap and B_t, C_t are loaded once for all of them. */
+typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+#define ROWS 4 /* fwd_rows16 is written out for exactly four rows */
+
+static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+
+/* 2^x for x <= 0 (and moderate x > 0): x = n + f, |f| <= 1/2, 2^f by its degree-6 Taylor series
+ * (relative error < 1.2e-7), then scaled by 2^n. */
+#ifdef __AVX512F__
+#include <immintrin.h>
+static inline v16 vexp2(v16 x) {
+    const __m512 xv = (__m512)x;
+    const __m512 n = _mm512_roundscale_ps(xv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const v16 f = (v16)_mm512_sub_ps(xv, n);
+    v16 p = f * 1.5252733804e-5f + 1.5403530393e-4f;
+    p = p * f + 1.3333558146e-3f;
+    p = p * f + 9.6181291076e-3f;
+    p = p * f + 5.5504108665e-2f;
+    p = p * f + 2.4022650696e-1f;
+    p = p * f + 6.9314718056e-1f;
+    p = p * f + 1.0f;
+    return (v16)_mm512_scalef_ps((__m512)p, n); /* exact 2^n scaling; underflows cleanly to 0 */
+}
+#else
+static inline v16 vexp2(v16 x) {
+    const v16 zero = {0}, lo = zero - 126.0f, hi = zero + 126.0f;
+    v16i m = x < lo;
+    x = (v16)(((v16i)lo & m) | ((v16i)x & ~m));
+    m = x > hi;
+    x = (v16)(((v16i)hi & m) | ((v16i)x & ~m));
+    const v16 magic = zero + 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    const v16 t = x + magic;
+    const v16i n = (v16i)t - (v16i)magic;
+    const v16 f = x - (t - magic);
+    v16 p = f * 1.5252733804e-5f + 1.5403530393e-4f;
+    p = p * f + 1.3333558146e-3f;
+    p = p * f + 9.6181291076e-3f;
+    p = p * f + 5.5504108665e-2f;
+    p = p * f + 2.4022650696e-1f;
+    p = p * f + 6.9314718056e-1f;
+    p = p * f + 1.0f;
+    return p * (v16)((n + 127) << 23);
+}
+#endif
+
+/* The 16-lane sums of four vectors, returned in lanes 0, 4, 8 and 12. */
+static inline v16 hsum4x16(v16 p0, v16 p1, v16 p2, v16 p3) {
+    const v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+    const v16i hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+    const v16 x01 = __builtin_shuffle(p0, p1, lo8) + __builtin_shuffle(p0, p1, hi8);
+    const v16 x23 = __builtin_shuffle(p2, p3, lo8) + __builtin_shuffle(p2, p3, hi8);
+    const v16i lo4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+    const v16i hi4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+    v16 x = __builtin_shuffle(x01, x23, lo4) + __builtin_shuffle(x01, x23, hi4);
+    const v16i s2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+    const v16i s1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
+    x += __builtin_shuffle(x, s2);
+    x += __builtin_shuffle(x, s1);
+    return x;
+}
+
+static void fwd_rows16(const float *const *u, const float *const *dt, const float *A, const float *restrict B,
+                       const float *restrict C, const float *dval, float *const *y, int64_t L) {
+    v16 h0 = {0}, h1 = {0}, h2 = {0}, h3 = {0};
+    const float log2e = 1.44269504088896341f;
+    const v16 a0 = load16(A) * log2e, a1 = load16(A + 16) * log2e;
+    const v16 a2 = load16(A + 32) * log2e, a3 = load16(A + 48) * log2e;
+    for (int64_t t = 0; t < L; t++) {
+        const v16 bt = load16(B + t * 16), ct = load16(C + t * 16);
+        const float d0 = dt[0][t], d1 = dt[1][t], d2 = dt[2][t], d3 = dt[3][t];
+        const float x0 = u[0][t], x1 = u[1][t], x2 = u[2][t], x3 = u[3][t];
+        h0 = vexp2(d0 * a0) * h0 + (d0 * x0) * bt;
+        h1 = vexp2(d1 * a1) * h1 + (d1 * x1) * bt;
+        h2 = vexp2(d2 * a2) * h2 + (d2 * x2) * bt;
+        h3 = vexp2(d3 * a3) * h3 + (d3 * x3) * bt;
+        const v16 s = hsum4x16(ct * h0, ct * h1, ct * h2, ct * h3);
+        y[0][t] = s[0] + dval[0] * x0;
+        y[1][t] = s[4] + dval[1] * x1;
+        y[2][t] = s[8] + dval[2] * x2;
+        y[3][t] = s[12] + dval[3] * x3;
+    }
+}
+
+/* Forward over rows [row0, row1) of the flattened (batch, dim) grid. Returns 0, or < 0 on failure. */
+int scan_fwd(const float *u, const float *delta, const float *bias, int softplus, const float *A, const float *B,
+             const float *C, const float *D, float *y, int64_t batch, int64_t dim, int64_t groups, int64_t L,
+             int64_t N, int64_t row0, int64_t row1) {
     (void)batch;
+    if (N > MAXN) return -1;
     const int64_t per_group = dim / groups;
-    for (int64_t row = row0; row < row1; row++) {
+    float *dtbuf = (float *)malloc(sizeof(float) * (size_t)(ROWS * L));
+    if (!dtbuf) return -2;
+    int64_t row = row0;
+    while (row < row1) {
         const int64_t b = row / dim, c = row % dim, g = c / per_group;
         const float *bb = B + (b * groups + g) * L * N;
         const float *cc = C + (b * groups + g) * L * N;
-        const float dval = D ? D[c] : 0.0f;
-        if (N == 16)
-            fwd_row(u + row * L, dt + row * L, A + c * N, bb, cc, dval, y + row * L, L, 16);
-        else
-            fwd_row(u + row * L, dt + row * L, A + c * N, bb, cc, dval, y + row * L, L, (int)N);
+        /* rows [row, row + ROWS) must share the batch and group to go together */
+        const int64_t group_end = b * dim + (g + 1) * per_group;
+        if (N == 16 && row + ROWS <= row1 && row + ROWS <= group_end) {
+            const float *us[ROWS], *dts[ROWS];
+            float *ys[ROWS], dv[ROWS];
+            for (int r = 0; r < ROWS; r++) {
+                make_dt(delta + (row + r) * L, bias ? bias[c + r] : 0.0f, softplus, dtbuf + r * L, NULL, L);
+                us[r] = u + (row + r) * L;
+                dts[r] = dtbuf + r * L;
+                ys[r] = y + (row + r) * L;
+                dv[r] = D ? D[c + r] : 0.0f;
+            }
+            fwd_rows16(us, dts, A + c * N, bb, cc, dv, ys, L);
+            row += ROWS;
+        } else {
+            make_dt(delta + row * L, bias ? bias[c] : 0.0f, softplus, dtbuf, NULL, L);
+            fwd_row(u + row * L, dtbuf, A + c * N, bb, cc, D ? D[c] : 0.0f, y + row * L, L, (int)N);
+            row += 1;
+        }
     }
+    free(dtbuf);
+    return 0;
 }
 
 static inline void bwd_row(const float *restrict u, const float *restrict dt, const float *restrict A,
@@ -126,6 +269,7 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
             const float *restrict hp = t > t0 ? hbuf + (t - t0 - 1) * N : bound + k * N;
             const float *restrict at = abuf + (t - t0) * N;
             float gdt = 0.0f, gu = 0.0f;
+#pragma omp simd reduction(+ : gdt, gu)
             for (int n = 0; n < N; n++) {
                 const float ghn = gh[n] + g * ct[n];         /* total gradient into h_t */
                 dct[n] += g * ht[n];
@@ -145,10 +289,12 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
     *dD = gD;
 }
 
-/* Backward over units [unit0, unit1) of the flattened (batch, groups) grid. dB and dC must be zeroed. */
-int scan_bwd(const float *u, const float *dt, const float *A, const float *B, const float *C, const float *D,
-             const float *gy, float *du, float *ddt, float *dA_part, float *dD_part, float *dB, float *dC,
-             int64_t batch, int64_t dim, int64_t groups, int64_t L, int64_t N, int64_t unit0, int64_t unit1) {
+/* Backward over units [unit0, unit1) of the flattened (batch, groups) grid. dB and dC must be zeroed.
+ * ddelta receives the gradient of delta (through softplus); dbias_part the per-row sums for bias. */
+int scan_bwd(const float *u, const float *delta, const float *bias, int softplus, const float *A, const float *B,
+             const float *C, const float *D, const float *gy, float *du, float *ddelta, float *dA_part,
+             float *dD_part, float *dbias_part, float *dB, float *dC, int64_t batch, int64_t dim, int64_t groups,
+             int64_t L, int64_t N, int64_t unit0, int64_t unit1) {
     (void)batch;
     if (N > MAXN) return -1;
     const int64_t per_group = dim / groups;
@@ -156,22 +302,34 @@ int scan_bwd(const float *u, const float *dt, const float *A, const float *B, co
     float *bound = (float *)malloc(sizeof(float) * (size_t)(nchunks * N));
     float *hbuf = (float *)malloc(sizeof(float) * (size_t)(CHUNK * N));
     float *abuf = (float *)malloc(sizeof(float) * (size_t)(CHUNK * N));
-    if (!bound || !hbuf || !abuf) { free(bound); free(hbuf); free(abuf); return -2; }
+    float *dt = (float *)malloc(sizeof(float) * (size_t)L);
+    float *slope = (float *)malloc(sizeof(float) * (size_t)L);
+    int status = 0;
+    if (!bound || !hbuf || !abuf || !dt || !slope) { status = -2; goto done; }
     for (int64_t unit = unit0; unit < unit1; unit++) {
         const int64_t b = unit / groups, g = unit % groups;
         const float *bb = B + unit * L * N, *cc = C + unit * L * N;
         float *dbb = dB + unit * L * N, *dcc = dC + unit * L * N;
         for (int64_t c = g * per_group; c < (g + 1) * per_group; c++) {
             const int64_t row = b * dim + c, o = row * L;
+            make_dt(delta + o, bias ? bias[c] : 0.0f, softplus, dt, slope, L);
             const float dval = D ? D[c] : 0.0f;
             if (N == 16)
-                bwd_row(u + o, dt + o, A + c * N, bb, cc, dval, gy + o, du + o, ddt + o, dA_part + row * N,
+                bwd_row(u + o, dt, A + c * N, bb, cc, dval, gy + o, du + o, ddelta + o, dA_part + row * N,
                         dD_part + row, dbb, dcc, bound, hbuf, abuf, L, 16);
             else
-                bwd_row(u + o, dt + o, A + c * N, bb, cc, dval, gy + o, du + o, ddt + o, dA_part + row * N,
+                bwd_row(u + o, dt, A + c * N, bb, cc, dval, gy + o, du + o, ddelta + o, dA_part + row * N,
                         dD_part + row, dbb, dcc, bound, hbuf, abuf, L, (int)N);
+            float gbias = 0.0f;
+#pragma omp simd reduction(+ : gbias)
+            for (int64_t t = 0; t < L; t++) {
+                ddelta[o + t] *= slope[t];
+                gbias += ddelta[o + t];
+            }
+            dbias_part[row] = gbias;
         }
     }
-    free(bound); free(hbuf); free(abuf);
-    return 0;
+done:
+    free(bound); free(hbuf); free(abuf); free(dt); free(slope);
+    return status;
 }

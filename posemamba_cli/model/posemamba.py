@@ -1,0 +1,214 @@
+"""The PoseMamba lifter: normalised 2D keypoints (b, f, 17, 2) -> root-relative 3D (b, f, 17, 3).
+
+Parameter names and order are the published ones, so published checkpoints load unchanged. The model
+only calls `selective_scan`; which kernel runs is the ops layer's business.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from posemamba_cli.ops import selective_scan
+
+# Published "limb" parent list used by the global-local scan (not the anatomical tree).
+LIMB_PARENTS = [0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16]
+_LIMB_INDEX = torch.tensor(LIMB_PARENTS)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "S": {"dim_feat": 64, "depth": 10},
+    "B": {"dim_feat": 128, "depth": 10},
+    "L": {"dim_feat": 128, "depth": 20},
+}
+
+
+class DropPath(nn.Module):
+    """Stochastic depth per sample; survivors scaled by 1 / keep."""
+
+    def __init__(self, rate: float = 0.0) -> None:
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.rate == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.rate
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class BiSTSSM(nn.Module):
+    """Bidirectional global-local spatio-temporal SSM over the (frames x joints) grid, K = 4 scans."""
+
+    K = 4
+
+    def __init__(self, dim: int, d_state: int = 16, limb_grad: str = "published", scan_backend: str = "auto"):
+        super().__init__()
+        inner = 2 * dim  # Di
+        rank = math.ceil(dim / 16)  # R
+        self.d_inner, self.d_state, self.dt_rank = inner, d_state, rank
+        self.limb_grad, self.scan_backend = limb_grad, scan_backend
+        self.trace: dict[str, Tensor] | None = None  # set to {} to record the scan's intermediates
+        K = self.K
+        # Registration order fixes the published state-dict order.
+        self.x_proj_weight = nn.Parameter(torch.empty(K, rank + 2 * d_state, inner))
+        self.dt_projs_weight = nn.Parameter(torch.empty(K, inner, rank))
+        self.dt_projs_bias = nn.Parameter(torch.empty(K, inner))
+        self.A_logs = nn.Parameter(torch.empty(K * inner, d_state))
+        self.Ds = nn.Parameter(torch.empty(K * inner))
+        self.out_norm = nn.LayerNorm(inner, eps=1e-5)
+        self.in_proj = nn.Linear(dim, 2 * inner, bias=False)
+        self.conv2d = nn.Conv2d(inner, inner, 3, padding=1, groups=inner, bias=True)
+        self.out_proj = nn.Linear(inner, dim, bias=False)
+        self.reset_ssm_parameters()
+
+    @torch.no_grad()
+    def reset_ssm_parameters(self, dt_min: float = 1e-3, dt_max: float = 1e-1, dt_floor: float = 1e-4) -> None:
+        """The published initialisation of the SSM tensors (Linear/conv keep PyTorch defaults)."""
+        K, inner, rank = self.K, self.d_inner, self.dt_rank
+        bound = 1.0 / math.sqrt(inner)  # default Linear(Di -> R + 2N) init, four stacked
+        self.x_proj_weight.uniform_(-bound, bound)
+        self.dt_projs_weight.uniform_(-rank**-0.5, rank**-0.5)
+        dt = torch.exp(torch.rand(K, inner) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+        dt = dt.clamp(min=dt_floor)
+        self.dt_projs_bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
+        self.A_logs.copy_(torch.log(torch.arange(1, self.d_state + 1, dtype=torch.float32)).repeat(K * inner, 1))
+        self.Ds.fill_(1.0)
+
+    def cross_scan(self, x: Tensor) -> Tensor:
+        """x (b, Di, f, J) -> the four scan sequences (b, K, Di, L), L = f * J."""
+        b, d, f, J = x.shape
+        parent = x.index_select(-1, _LIMB_INDEX.to(x.device))
+        if self.limb_grad == "published":  # the published backward leaves out the parent-term gradient
+            parent = parent.detach()
+        limb = (x + parent).reshape(b, d, f * J)  # frame-major, l = t*J + j
+        joint_major = x.transpose(2, 3).reshape(b, d, f * J)  # l = j*f + t
+        return torch.stack([limb, joint_major, limb.flip(-1), joint_major.flip(-1)], dim=1)
+
+    @staticmethod
+    def cross_merge(ys: Tensor, f: int, J: int) -> Tensor:
+        """ys (b, K, Di, L) in each scan's own order -> y (b, Di, L) frame-major."""
+        b, _, d, L = ys.shape
+        frame_major = ys[:, 0] + ys[:, 2].flip(-1)
+        joint_major = ys[:, 1] + ys[:, 3].flip(-1)
+        return frame_major + joint_major.view(b, d, J, f).transpose(2, 3).reshape(b, d, L)
+
+    def scan(self, x: Tensor) -> Tensor:
+        """x (b, Di, f, J) after the conv -> merged scan output (b, Di, L)."""
+        b, d, f, J = x.shape
+        K, N, R = self.K, self.d_state, self.dt_rank
+        xs = self.cross_scan(x)  # (b, K, Di, L)
+        x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)  # (b, K, R + 2N, L)
+        dts, Bs, Cs = torch.split(x_dbl, [R, N, N], dim=2)
+        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)  # (b, K, Di, L)
+        L = f * J
+        ys = selective_scan(
+            xs.reshape(b, K * d, L).float(), dts.reshape(b, K * d, L).float(),
+            -torch.exp(self.A_logs.float()), Bs.float(), Cs.float(), self.Ds.float(),
+            delta_bias=self.dt_projs_bias.reshape(-1).float(), delta_softplus=True, backend=self.scan_backend,
+        ).view(b, K, d, L)
+        y = self.cross_merge(ys, f, J)
+        if self.trace is not None:
+            self.trace.update(us=xs.reshape(b, K * d, L), dts=dts.reshape(b, K * d, L), Bs=Bs, Cs=Cs, ys=ys, y=y)
+        return y
+
+    def forward(self, u: Tensor) -> Tensor:
+        """u (b, f, J, C) -> (b, f, J, C)."""
+        b, f, J, _ = u.shape
+        x, z = self.in_proj(u).chunk(2, dim=-1)  # (b, f, J, Di) each
+        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2).contiguous()))  # (b, Di, f, J)
+        y = self.scan(x).transpose(1, 2).reshape(b, f, J, self.d_inner)
+        y = self.out_norm(y.to(u.dtype)) * F.silu(z)
+        return self.out_proj(y)
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int, mlp_ratio: float, d_state: int, drop_path: float, limb_grad: str,
+                 scan_backend: str) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.op = BiSTSSM(dim, d_state, limb_grad, scan_backend)
+        self.drop_path = DropPath(drop_path)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.drop_path(self.op(self.norm(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+class PoseMamba(nn.Module):
+    """PoseMamba: (b, f <= num_frame, J, 2) normalised 2D -> (b, f, J, 3) root-relative 3D."""
+
+    def __init__(
+        self, num_frame: int = 243, num_joints: int = 17, in_chans: int = 2, dim_feat: int = 128,
+        depth: int = 10, mlp_ratio: float = 2.0, d_state: int = 16, drop_path_rate: float = 0.2,
+        limb_grad: str = "published", scan_backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        if limb_grad not in ("published", "full"):
+            raise ValueError(f"limb_grad must be 'published' or 'full', not {limb_grad!r}")
+        if num_joints != len(LIMB_PARENTS):
+            raise ValueError(f"PoseMamba's limb scan is defined for {len(LIMB_PARENTS)} joints, not {num_joints}")
+        self.config = dict(
+            num_frame=num_frame, num_joints=num_joints, in_chans=in_chans, dim_feat=dim_feat, depth=depth,
+            mlp_ratio=mlp_ratio, d_state=d_state, drop_path_rate=drop_path_rate, limb_grad=limb_grad,
+            scan_backend=scan_backend,
+        )
+        C = dim_feat
+        self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, num_joints, C))
+        self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, num_frame, C))
+        self.Spatial_patch_to_embedding = nn.Linear(in_chans, C)
+        rates = torch.linspace(0, drop_path_rate, depth).tolist()
+        make = lambda i: Block(C, mlp_ratio, d_state, rates[i], limb_grad, scan_backend)  # noqa: E731
+        self.STEblocks = nn.ModuleList(make(i) for i in range(depth))
+        self.TTEblocks = nn.ModuleList(make(i) for i in range(depth))
+        self.Spatial_norm = nn.LayerNorm(C, eps=1e-6)
+        self.Temporal_norm = nn.LayerNorm(C, eps=1e-6)
+        self.head = nn.Sequential(nn.LayerNorm(C, eps=1e-5), nn.Linear(C, 3))
+
+    @classmethod
+    def from_preset(cls, name: str, num_frame: int = 243, **overrides: Any) -> "PoseMamba":
+        """PoseMamba-S, -B or -L with the published hyperparameters."""
+        key = name.upper().removeprefix("POSEMAMBA-")
+        if key not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose S, B or L")
+        return cls(num_frame=num_frame, **{**PRESETS[key], **overrides})
+
+    @property
+    def num_frame(self) -> int:
+        return self.Temporal_pos_embed.shape[1]
+
+    def set_scan_backend(self, backend: str) -> None:
+        """Choose the selective-scan backend for every block ("auto", "reference", "cpu", ...)."""
+        self.config["scan_backend"] = backend
+        for module in self.modules():
+            if isinstance(module, BiSTSSM):
+                module.scan_backend = backend
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, f, J, _ = x.shape
+        if f > self.num_frame:
+            raise ValueError(f"clip has {f} frames; this model takes at most {self.num_frame}")
+        x = self.Spatial_patch_to_embedding(x) + self.Spatial_pos_embed  # (b, f, J, C)
+        for i, (ste, tte) in enumerate(zip(self.STEblocks, self.TTEblocks)):
+            x = self.Spatial_norm(ste(x))
+            if i == 0:
+                x = x + self.Temporal_pos_embed[:, :f, None, :]
+            x = self.Temporal_norm(tte(x))
+        return self.head(x)

@@ -1,0 +1,97 @@
+"""Checkpoint layouts, strict loading with useful errors, and safe unpickling."""
+
+import pickle
+
+import pytest
+import torch
+
+from posemamba_cli import PoseMamba, load_lifter, save_checkpoint
+from posemamba_cli.errors import CheckpointError
+from posemamba_cli.model.checkpoint import config_from_state_dict, read_state_dict
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return PoseMamba(num_frame=9, dim_feat=16, depth=2, **kw).eval()
+
+
+def test_own_format_roundtrip_rebuilds_model_from_file_alone(tmp_path):
+    model = tiny(drop_path_rate=0.1)
+    path = save_checkpoint(tmp_path / "m.pt", model, epoch=3)
+    loaded = load_lifter(path)
+    assert loaded.config == model.config and not loaded.training
+    x = torch.randn(1, 9, 17, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    assert torch.load(path, weights_only=True)["epoch"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary left behind
+
+
+def test_published_layout_and_bare_state_dict(tmp_path):
+    model = tiny()
+    published = {"epoch": 7, "lr": 1e-4, "min_loss": 40.0,
+                 "model_pos": {"module." + k: v for k, v in model.state_dict().items()}}
+    torch.save(published, tmp_path / "PoseMamba-t.pth.tr")
+    torch.save(model.state_dict(), tmp_path / "bare.pth")
+    x = torch.randn(2, 5, 17, 2)
+    for name in ("PoseMamba-t.pth.tr", "bare.pth"):
+        loaded = load_lifter(tmp_path / name)
+        assert {k: loaded.config[k] for k in ("num_frame", "dim_feat", "depth", "mlp_ratio", "d_state")} == \
+            {"num_frame": 9, "dim_feat": 16, "depth": 2, "mlp_ratio": 2.0, "d_state": 16}
+        with torch.no_grad():
+            torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+
+def test_sizes_of_published_presets_are_read_from_shapes():
+    for preset, (dim, depth) in {"S": (64, 10), "L": (128, 20)}.items():
+        cfg = config_from_state_dict(PoseMamba.from_preset(preset).state_dict())
+        assert (cfg["dim_feat"], cfg["depth"], cfg["num_frame"], cfg["mlp_ratio"]) == (dim, depth, 243, 2.0)
+
+
+def test_missing_and_misshaped_keys_are_named(tmp_path):
+    state = tiny().state_dict()
+    del state["STEblocks.1.op.Ds"]
+    state["head.1.weight"] = torch.zeros(4, 16)
+    state["extra.bias"] = torch.zeros(1)
+    cfg = tiny().config
+    torch.save({"format": "posemamba-cli/1", "config": cfg, "model": state}, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError) as err:
+        load_lifter(tmp_path / "bad.pt")
+    msg = str(err.value)
+    assert "missing: STEblocks.1.op.Ds" in msg
+    assert "head.1.weight (4, 16) != (3, 16)" in msg
+    assert "unexpected: extra.bias" in msg
+
+
+def test_wrong_size_published_checkpoint_is_named(tmp_path):
+    state = {"module." + k: v for k, v in tiny().state_dict().items()}
+    state["module.TTEblocks.1.op.A_logs"] = torch.zeros(128, 8)  # d_state 8 in one block only
+    torch.save({"model_pos": state}, tmp_path / "x.pth")
+    with pytest.raises(CheckpointError, match=r"mis-shaped: TTEblocks.1.op.A_logs \(128, 8\) != \(128, 16\)$"):
+        load_lifter(tmp_path / "x.pth")
+
+
+def test_unsafe_pickle_is_refused(tmp_path):
+    class Boom:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    path = tmp_path / "evil.pth"
+    with open(path, "wb") as fh:
+        pickle.dump({"model_pos": Boom()}, fh)
+    with pytest.raises(CheckpointError, match="not safe|not a readable"):
+        read_state_dict(path)
+    torch.save({"model_pos": {"x": Boom()}}, tmp_path / "evil2.pth")
+    with pytest.raises(CheckpointError, match="not safe"):
+        read_state_dict(tmp_path / "evil2.pth")
+
+
+def test_not_a_checkpoint_and_missing_file(tmp_path):
+    (tmp_path / "text.pth").write_text("hello")
+    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+        read_state_dict(tmp_path / "text.pth")
+    with pytest.raises(CheckpointError, match="not found"):
+        read_state_dict(tmp_path / "nope.pth")
+    torch.save({"weights": [1, 2]}, tmp_path / "empty.pth")
+    with pytest.raises(CheckpointError, match="no model weights"):
+        read_state_dict(tmp_path / "empty.pth")
