@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +16,15 @@ from torch import Tensor
 
 from posemamba_cli.errors import CheckpointError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.io.safe_load import safe_torch_load
 from posemamba_cli.model.posemamba import PoseMamba
 
 FORMAT = "posemamba-cli/1"
 
 
 def load_file(path: str | os.PathLike) -> Any:
-    """torch.load with weights_only=True and errors a user can act on."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
-        raise CheckpointError(f"{path} holds objects that are not safe to load ({first})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError, IndexError, TypeError,
-            AttributeError, OSError) as exc:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__})") from None
+    """Safe load (tensors and plain numpy data only) with errors a user can act on."""
+    return safe_torch_load(path)
 
 
 def _split_layout(obj: Any, path: str) -> tuple[dict[str, Tensor], dict | None]:
