@@ -112,12 +112,7 @@ static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); retur
 
 /* 2^x for x <= 0 (and moderate x > 0): x = n + f, |f| <= 1/2, 2^f by its degree-6 Taylor series
  * (relative error < 1.2e-7), then scaled by 2^n. */
-#ifdef __AVX512F__
-#include <immintrin.h>
-static inline v16 vexp2(v16 x) {
-    const __m512 xv = (__m512)x;
-    const __m512 n = _mm512_roundscale_ps(xv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const v16 f = (v16)_mm512_sub_ps(xv, n);
+static inline v16 exp2_frac(v16 f) {
     v16 p = f * 1.5252733804e-5f + 1.5403530393e-4f;
     p = p * f + 1.3333558146e-3f;
     p = p * f + 9.6181291076e-3f;
@@ -125,6 +120,16 @@ static inline v16 vexp2(v16 x) {
     p = p * f + 2.4022650696e-1f;
     p = p * f + 6.9314718056e-1f;
     p = p * f + 1.0f;
+    return p;
+}
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+static inline v16 vexp2(v16 x) {
+    const __m512 xv = (__m512)x;
+    const __m512 n = _mm512_roundscale_ps(xv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const v16 f = (v16)_mm512_sub_ps(xv, n);
+    const v16 p = exp2_frac(f);
     return (v16)_mm512_scalef_ps((__m512)p, n); /* exact 2^n scaling; underflows cleanly to 0 */
 }
 #else
@@ -138,14 +143,7 @@ static inline v16 vexp2(v16 x) {
     const v16 t = x + magic;
     const v16i n = (v16i)t - (v16i)magic;
     const v16 f = x - (t - magic);
-    v16 p = f * 1.5252733804e-5f + 1.5403530393e-4f;
-    p = p * f + 1.3333558146e-3f;
-    p = p * f + 9.6181291076e-3f;
-    p = p * f + 5.5504108665e-2f;
-    p = p * f + 2.4022650696e-1f;
-    p = p * f + 6.9314718056e-1f;
-    p = p * f + 1.0f;
-    return p * (v16)((n + 127) << 23);
+    return exp2_frac(f) * (v16)((n + 127) << 23);
 }
 #endif
 
