@@ -1,0 +1,156 @@
+"""Training configuration: the published PoseMamba / MotionBERT YAML keys load unchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posemamba_cli.errors import PoseMambaError
+
+#: keys of the published configs that this trainer reads but that do not change what it does
+#: (MotionBERT-era options: other backbones, 2D pretraining, masking); kept so those files load as-is.
+INERT_KEYS = {
+    "train_2d", "finetune", "partial_train", "checkpoint_frequency", "dropout", "dim_rep", "num_heads",
+    "att_fuse", "num_joints", "synthetic", "mask_ratio", "mask_T_ratio", "noise", "model_name",
+    "backbone", "hidden_dim", "n_layers", "dim_in", "dim_out", "add_velocity", "use_proj_as_2d",
+    "data_root_2d", "neighbour_num", "mlp_ratio_2", "use_layer_scale", "layer_scale_init_value",
+    "use_adaptive_fusion", "num_heads", "qkv_bias", "qkv_scale", "hierarchical", "use_temporal_similarity",
+    "temporal_connection_len", "use_tcn", "graph_only", "drop", "act_layer", "lambda_3d_pos",
+}  # fmt: skip
+
+
+@dataclass
+class TrainConfig:
+    """Published keys first (same names, same defaults as the published PoseMamba-S config), then ours."""
+
+    # training
+    epochs: int = 120
+    batch_size: int = 4
+    learning_rate: float = 2e-4
+    weight_decay: float = 0.01
+    lr_decay: float = 0.99
+    # model
+    maxlen: int = 243
+    dim_feat: int = 64
+    mlp_ratio: float = 2.0
+    depth: int = 10
+    # data
+    data_root: str = "data/motion3d/MB3D_f243s81/"
+    subset_list: list[str] = field(default_factory=lambda: ["H36M-SH"])
+    dt_file: str = "h36m_sh_conf_cam_source_final.pkl"
+    clip_len: int = 243
+    data_stride: int = 81
+    sample_stride: int = 1
+    rootrel: bool = True
+    flip: bool = True
+    no_conf: bool = True
+    gt_2d: bool = False
+    no_eval: bool = False
+    # losses
+    lambda_3d: float = 1.0
+    lambda_scale: float = 0.5
+    lambda_3d_velocity: float = 20.0
+    lambda_diff: float = 0.5
+    lambda_lv: float = 0.0
+    lambda_lg: float = 0.0
+    lambda_a: float = 0.0
+    lambda_av: float = 0.0
+    # ours (absent from the published files; defaults reproduce the published run)
+    seed: int = 0
+    data_file: str | None = None  # a preprocessed pickle; default: data_root/../dt_file
+    test_stride: int | None = None  # default: clip_len (the published test stride)
+    cache_dir: str | None = None
+    d_state: int = 16
+    drop_path_rate: float = 0.2
+    limb_grad: str = "published"
+    scan_backend: str = "auto"
+    num_workers: int = 0
+    eval_batch_size: int = 16
+    save_every_steps: int = 1000  # also write `latest` every N steps inside an epoch (0: epoch ends only)
+    amp: bool = True  # bf16 autocast on CUDA
+    ignored_keys: list[str] = field(default_factory=list)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments of the PoseMamba this config trains."""
+        return dict(
+            num_frame=self.clip_len, in_chans=2 if self.no_conf else 3, dim_feat=self.dim_feat, depth=self.depth,
+            mlp_ratio=self.mlp_ratio, d_state=self.d_state, drop_path_rate=self.drop_path_rate,
+            limb_grad=self.limb_grad, scan_backend=self.scan_backend,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+_OPTIONAL_TYPES = {"test_stride": 0, "data_file": "", "cache_dir": ""}  # fields whose default is None
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if default is None:
+        default = _OPTIONAL_TYPES.get(name)
+    if value is None or default is None:
+        return value
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, list):
+            return list(value) if isinstance(value, (list, tuple)) else [value]
+        return str(value)
+    except (TypeError, ValueError):
+        expected = type(default).__name__
+        raise PoseMambaError(f"config key '{name}' has the value {value!r}, expected a {expected}") from None
+
+
+def config_from_dict(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Build a TrainConfig; unknown keys are recorded in `ignored_keys`, `root_rel` is read as `rootrel`."""
+    raw = {**raw, **(overrides or {})}
+    if "root_rel" in raw and "rootrel" not in raw:
+        raw["rootrel"] = raw.pop("root_rel")
+    defaults = TrainConfig()
+    values: dict[str, Any] = {}
+    ignored: list[str] = []
+    for key, value in raw.items():
+        if key in _FIELDS and key != "ignored_keys":
+            values[key] = _coerce(key, value, getattr(defaults, key))
+        elif key not in INERT_KEYS:
+            ignored.append(key)
+    cfg = TrainConfig(**values, ignored_keys=sorted(ignored))
+    if cfg.test_stride is None:
+        cfg.test_stride = cfg.clip_len
+    for key in ("lambda_a", "lambda_av"):
+        if getattr(cfg, key):
+            raise PoseMambaError(
+                f"config key '{key}' is non-zero; the angle losses are not implemented (the published configs set 0)"
+            )
+    if not cfg.rootrel:
+        raise PoseMambaError("rootrel: False is not supported (PoseMamba predicts root-relative 3D)")
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.clip_len < 1 or cfg.data_stride < 1:
+        raise PoseMambaError("epochs, batch_size, clip_len and data_stride must be positive")
+    return cfg
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config file (published or ours)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PoseMambaError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise PoseMambaError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise PoseMambaError(f"config file {path} must hold a mapping of keys, not a {type(raw).__name__}")
+    return config_from_dict(raw, overrides)
