@@ -28,7 +28,10 @@ def result_table(result: dict, title: str) -> Table:
 
 
 def eval(  # noqa: A001 - the command is called eval
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-k", help="Lifter checkpoint (ours or published .pth.tr)."),
+    checkpoint: str = typer.Option(
+        ..., "--checkpoint", "-k",
+        help="Lifter checkpoint file (ours or published .pth.tr) or a model name (posemamba-s/-b/-l).",
+    ),
     data: Path = typer.Option(
         ..., "--data", "-d", help="Preprocessed pickle (h36m_sh_conf_cam_source_final.pkl schema)."
     ),
@@ -39,10 +42,13 @@ def eval(  # noqa: A001 - the command is called eval
     batch_size: int = typer.Option(16, min=1, help="Clips per forward pass."),
     device: str = typer.Option("auto", help="cpu, cuda, cuda:1 or auto."),
     cache_dir: Path = typer.Option(None, help="Where sliced clips are cached (default ~/.cache/posemamba/clips)."),
+    weights_dir: Path = typer.Option(None, "--weights-dir", help="Weights folder for model names (default: weights/)."),
+    offline: bool = typer.Option(False, "--offline", help="Never download a named model; say what to fetch instead."),
 ) -> None:
     """Evaluate a lifter on the Human3.6M test clips: rich per-action table of P1 / P2 and a JSON file."""
     import torch
 
+    from posemamba_cli.hub import resolve_weights
     from posemamba_cli.io.atomic import atomic_path
     from posemamba_cli.model.checkpoint import load_lifter
     from posemamba_cli.train.config import config_from_dict, load_config
@@ -52,7 +58,8 @@ def eval(  # noqa: A001 - the command is called eval
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
-    model = load_lifter(checkpoint, device=dev)
+    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
+    model = load_lifter(checkpoint_path, device=dev)
     overrides = {"data_file": str(data), "eval_batch_size": batch_size, "epochs": 1}
     if cache_dir is not None:
         overrides["cache_dir"] = str(cache_dir)
@@ -78,8 +85,8 @@ def eval(  # noqa: A001 - the command is called eval
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("predicting test clips", total=len(dataset.test))
         result = evaluate_model(model, cfg, dataset, dev, progress=lambda k: progress.update(task, advance=k))
-    console.print(result_table(result, f"{checkpoint.name} on {data.name}{' (gt 2D)' if cfg.gt_2d else ''}"))
-    record = {**result, "checkpoint": str(checkpoint), "data": str(data), "clip_len": cfg.clip_len,
+    console.print(result_table(result, f"{checkpoint_path.name} on {data.name}{' (gt 2D)' if cfg.gt_2d else ''}"))
+    record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": cfg.clip_len,
               "flip": cfg.flip, "gt_2d": cfg.gt_2d}
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(record, indent=1))
