@@ -99,17 +99,16 @@ class BiSTSSM(nn.Module):
         limb = (x + parent).reshape(b, d, f * J)  # frame-major, l = t*J + j
         joint_major = x.transpose(2, 3).reshape(b, d, f * J)  # l = j*f + t
         return torch.stack([limb, joint_major, limb.flip(-1), joint_major.flip(-1)], dim=1)
-
     @staticmethod
     def cross_merge(ys: Tensor, f: int, J: int) -> Tensor:
-        """ys (b, K, Di, L) in each scan's own order -> y (b, Di, L) frame-major."""
+        """ys (b, K, Di, L) in each scan's own order -> y (b, Di, f, J)."""
         b, _, d, L = ys.shape
-        frame_major = ys[:, 0] + ys[:, 2].flip(-1)
-        joint_major = ys[:, 1] + ys[:, 3].flip(-1)
-        return frame_major + joint_major.view(b, d, J, f).transpose(2, 3).reshape(b, d, L)
-
+        fwd, bwd = ys[:, :2], ys[:, 2:].flip(-1)
+        frame_major = fwd[:, 0] + bwd[:, 0]
+        joint_major = fwd[:, 1] + bwd[:, 1]
+        return frame_major.view(b, d, f, J) + joint_major.view(b, d, J, f).transpose(2, 3)
     def scan(self, x: Tensor) -> Tensor:
-        """x (b, Di, f, J) after the conv -> merged scan output (b, Di, L)."""
+        """x (b, Di, f, J) after the conv -> merged scan output (b, Di, f, J)."""
         b, d, f, J = x.shape
         K, N, R = self.K, self.d_state, self.dt_rank
         xs = self.cross_scan(x)  # (b, K, Di, L)
@@ -124,7 +123,8 @@ class BiSTSSM(nn.Module):
         ).view(b, K, d, L)
         y = self.cross_merge(ys, f, J)
         if self.trace is not None:
-            self.trace.update(us=xs.reshape(b, K * d, L), dts=dts.reshape(b, K * d, L), Bs=Bs, Cs=Cs, ys=ys, y=y)
+            self.trace.update(us=xs.reshape(b, K * d, L), dts=dts.reshape(b, K * d, L), Bs=Bs, Cs=Cs, ys=ys,
+                              y=y.reshape(b, d, L))
         return y
 
     def forward(self, u: Tensor) -> Tensor:
@@ -132,7 +132,7 @@ class BiSTSSM(nn.Module):
         b, f, J, _ = u.shape
         x, z = self.in_proj(u).chunk(2, dim=-1)  # (b, f, J, Di) each
         x = F.silu(self.conv2d(x.permute(0, 3, 1, 2).contiguous()))  # (b, Di, f, J)
-        y = self.scan(x).transpose(1, 2).reshape(b, f, J, self.d_inner)
+        y = self.scan(x).permute(0, 2, 3, 1).contiguous()  # (b, f, J, Di)
         y = self.out_norm(y.to(u.dtype)) * F.silu(z)
         return self.out_proj(y)
 
