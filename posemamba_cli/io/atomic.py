@@ -9,6 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def current_umask() -> int:
+    """The process umask (read without changing it for longer than an instant)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `final`; on success rename it to `final`, on error delete it.
@@ -21,6 +28,7 @@ def atomic_path(final: str | os.PathLike, suffix: str | None = None) -> Iterator
     ext = final.suffix if suffix is None else suffix
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".part{ext}", dir=final.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; the final file gets the usual permissions
     tmp_path = Path(tmp)
     try:
         yield tmp_path

@@ -1,0 +1,20 @@
+"""2D -> 3D: COCO-17 to H36M-17, normalisation, windowed lifting, world frame and units."""
+
+from posemamba_cli.lift.coco_to_h36m import coco_to_h36m
+from posemamba_cli.lift.normalize import denormalize_screen, normalize_screen
+from posemamba_cli.lift.windows import blend_weights, flip_h36m, lift_sequence, window_starts
+from posemamba_cli.lift.world import WORLD_QUATERNION, camera_to_world, metric_scale, quaternion_rotate
+
+__all__ = [
+    "coco_to_h36m",
+    "normalize_screen",
+    "denormalize_screen",
+    "lift_sequence",
+    "window_starts",
+    "blend_weights",
+    "flip_h36m",
+    "camera_to_world",
+    "metric_scale",
+    "quaternion_rotate",
+    "WORLD_QUATERNION",
+]

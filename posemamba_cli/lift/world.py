@@ -1,0 +1,40 @@
+"""Camera space -> the published world frame, and the approximate metric scale."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from posemamba_cli.lift.skeleton import H36M_BONE_LENGTHS_MM, H36M_BONES
+
+# The demo's fixed camera-to-world rotation, (w, x, y, z).
+WORLD_QUATERNION = np.array([0.1407, -0.1501, -0.7552, 0.6223])
+
+
+def quaternion_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v (..., 3) by the unit quaternion q = (w, x, y, z)."""
+    q = np.asarray(q, dtype=np.float64)
+    w, qv = q[0], q[1:]
+    v = np.asarray(v, dtype=np.float64)
+    uv = np.cross(qv, v)
+    uuv = np.cross(qv, uv)
+    return v + 2 * (w * uv + uuv)
+
+
+def camera_to_world(points: np.ndarray, quaternion: np.ndarray = WORLD_QUATERNION) -> np.ndarray:
+    """Rotate camera-space poses (..., 17, 3) into the world frame, then put each frame's lowest joint at z=0."""
+    world = quaternion_rotate(quaternion, points)
+    return world - np.stack(
+        [np.zeros_like(world[..., 0, 0]), np.zeros_like(world[..., 0, 0]), world[..., 2].min(-1)], axis=-1
+    )[..., None, :]
+
+
+def metric_scale(points: np.ndarray) -> float:
+    """Factor turning a root-relative pose sequence (T, 17, 3) into approximate millimetres.
+
+    A single video gives no absolute scale; this assumes a typical adult H36M skeleton: the median over
+    frames of the summed bone lengths is matched to the sum of typical bone lengths (4158 mm).
+    """
+    bones = np.array(H36M_BONES)
+    lengths = np.linalg.norm(points[..., bones[:, 0], :] - points[..., bones[:, 1], :], axis=-1).sum(-1)
+    median = float(np.median(lengths))
+    return float(H36M_BONE_LENGTHS_MM.sum() / median) if median > 1e-9 else 1.0

@@ -1,0 +1,23 @@
+"""The `infer` pipeline: stages with progress bars, per-video output folders written atomically."""
+
+from posemamba_cli.pipeline.run import (
+    InferConfig,
+    PoseEstimator2D,
+    VideoResult,
+    collect_videos,
+    infer_video,
+    lifter_num_frame,
+)
+from posemamba_cli.pipeline.keypoints_input import load_keypoints
+from posemamba_cli.pipeline.tracks2d import Tracks2D
+
+__all__ = [
+    "InferConfig",
+    "PoseEstimator2D",
+    "VideoResult",
+    "Tracks2D",
+    "collect_videos",
+    "infer_video",
+    "lifter_num_frame",
+    "load_keypoints",
+]

@@ -1,0 +1,62 @@
+"""`--keypoints FILE`: ready-made 2D keypoints (COCO results, AlphaPose/Halpe JSON, our npz) as Tracks2D."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.pipeline.tracks2d import Tracks2D
+
+
+def _our_multi_person(path: Path) -> Tracks2D | None:
+    """The all-people arrays our own `keypoints_2d.npz` carries, if present."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "people_keypoints" not in data:
+                return None
+            return Tracks2D(
+                np.asarray(data["people_keypoints"], np.float64),
+                np.asarray(data["people_scores"], np.float64),
+                np.asarray(data["people_detected"], bool),
+                np.asarray(data["track_ids"]),
+            )
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def load_keypoints(
+    path: str | Path, n_frames: int, people: str = "main", video_size: tuple[int, int] | None = None
+) -> Tracks2D:
+    """Read a keypoint file into one row per video frame (frames the file lacks are undetected)."""
+    from posemamba_cli.pose2d.keypoint_files import read_keypoint_file
+
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and path.is_file():
+        ours = _our_multi_person(path)
+        if ours is not None:
+            tracks = ours if people == "all" else _subset(ours, [0])
+            return tracks.fit_frames(n_frames)
+    data = read_keypoint_file(path)
+    if video_size is not None and data.image_size is not None and tuple(data.image_size) != tuple(video_size):
+        w, h = data.image_size
+        vw, vh = video_size
+        raise PoseMambaError(f"{path}: keypoints are for a {w}x{h} image but the video is {vw}x{vh}")
+    ids = data.track_ids if people == "all" and data.track_ids else [None]
+    series = [data.select(i) for i in ids]
+    last = max(int(s.frame_indices.max()) for s in series)
+    if last >= n_frames + 1:
+        raise PoseMambaError(f"{path}: keypoints reach frame {last} but the video has {n_frames} frames")
+    kp, sc = np.zeros((len(series), n_frames, 17, 2)), np.zeros((len(series), n_frames, 17))
+    detected = np.zeros((len(series), n_frames), bool)
+    for p, s in enumerate(series):
+        keep = s.frame_indices < n_frames
+        f = s.frame_indices[keep]
+        kp[p, f], sc[p, f], detected[p, f] = s.keypoints[keep], s.scores[keep], True
+    track_ids = np.array([s.track_id if s.track_id is not None else p for p, s in enumerate(series)])
+    return Tracks2D(kp, sc, detected, track_ids)
+
+
+def _subset(tracks: Tracks2D, idx: list[int]) -> Tracks2D:
+    return Tracks2D(tracks.keypoints[idx], tracks.scores[idx], tracks.detected[idx], tracks.track_ids[idx])

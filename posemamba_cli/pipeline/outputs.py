@@ -1,0 +1,128 @@
+"""The per-video output folder: staged beside its final place and renamed in only when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.io.atomic import current_umask
+from posemamba_cli.lift.skeleton import H36M_JOINTS
+from posemamba_cli.lift.track import Pose3D
+from posemamba_cli.pipeline.tracks2d import Tracks2D
+
+UNITS = {
+    "keypoints_2d": "pixels of the source video (x right, y down)",
+    "pose3d_camera_px": "root-relative camera space, pixel units of the source (x right, y down, z away)",
+    "pose3d_camera_mm": "pose3d_camera_px x mm_per_px: approximate millimetres (typical adult skeleton)",
+    "pose3d_world_mm": "approximate millimetres, published world rotation, z up, lowest joint at z=0",
+}
+
+
+def check_writable(folder: Path) -> None:
+    """Raise PoseMambaError unless `folder` exists writable or could be created (nothing is created)."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise PoseMambaError(f"{folder}: output folder is not writable ({probe} is not a folder)")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise PoseMambaError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
+
+
+@contextlib.contextmanager
+def staged_folder(final: Path) -> Iterator[Path]:
+    """Yield an empty folder beside `final`; on success it replaces `final`, on error it is removed."""
+    created = [p for p in [final.parent, *final.parent.parents] if not p.exists()]
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    try:
+        yield stage
+        _relax_permissions(stage)
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}.old{os.getpid()}")
+            os.replace(final, old)
+        os.replace(stage, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in created:  # the output folders this run made, innermost first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _relax_permissions(folder: Path) -> None:
+    """Temp files are created private (0600/0700); give the results the user's usual permissions."""
+    umask = current_umask()
+    folder.chmod(0o777 & ~umask)
+    for item in folder.iterdir():
+        if item.is_file():
+            item.chmod(0o666 & ~umask)
+
+
+def write_pose3d(folder: Path, poses: list[Pose3D], tracks: Tracks2D, fps: float, width: int, height: int) -> None:
+    """`pose3d.npz` and `pose3d.json`: one entry per video frame, H36M-17 order, units stated."""
+    interpolated = ~tracks.detected
+    in_life = tracks.within_lifespan()
+    np.savez_compressed(
+        folder / "pose3d.npz",
+        joint_names=np.array(H36M_JOINTS),
+        track_ids=tracks.track_ids.astype(np.int64),
+        pose3d_camera_px=np.stack([p.camera_px for p in poses]).astype(np.float32),
+        pose3d_camera_mm=np.stack([p.camera_mm for p in poses]).astype(np.float32),
+        pose3d_world_mm=np.stack([p.world_mm for p in poses]).astype(np.float32),
+        keypoints_2d_h36m=np.stack([p.keypoints_2d_h36m for p in poses]).astype(np.float32),
+        scores_2d_h36m=np.stack([p.scores_h36m for p in poses]).astype(np.float32),
+        mm_per_px=np.array([p.mm_per_px for p in poses]),
+        interpolated=interpolated,
+        within_track=in_life,
+        fps=np.float64(fps),
+        width=np.int64(width),
+        height=np.int64(height),
+        units=np.array(json.dumps(UNITS)),
+    )
+    frames = []
+    for t in range(tracks.n_frames):
+        people = []
+        for p, pose in enumerate(poses):
+            people.append(
+                {
+                    "track_id": int(tracks.track_ids[p]),
+                    "interpolated": bool(interpolated[p, t]),
+                    "within_track": bool(in_life[p, t]),
+                    "keypoints_2d": np.round(pose.keypoints_2d_h36m[t], 2).tolist(),
+                    "scores_2d": np.round(pose.scores_h36m[t], 4).tolist(),
+                    "pose3d_camera_mm": np.round(pose.camera_mm[t], 1).tolist(),
+                    "pose3d_world_mm": np.round(pose.world_mm[t], 1).tolist(),
+                }
+            )
+        frames.append({"frame": t, "time_s": round(t / fps, 6), "people": people})
+    doc = {
+        "format": "posemamba-pose3d/1",
+        "joint_order": "h36m17",
+        "joint_names": list(H36M_JOINTS),
+        "units": UNITS,
+        "mm_per_px": [p.mm_per_px for p in poses],
+        "fps": fps,
+        "width": width,
+        "height": height,
+        "n_frames": tracks.n_frames,
+        "frames": frames,
+    }
+    (folder / "pose3d.json").write_text(json.dumps(doc, separators=(",", ":")))

@@ -1,0 +1,90 @@
+"""Per-person 2D keypoint tracks aligned with the video's frames (one row per frame, gaps flagged)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.people.selection import fill_gaps
+
+
+@dataclass
+class Tracks2D:
+    """COCO-17 keypoints of P people over T frames, in source pixels.
+
+    `detected[p, t]` is True where the 2D model (or the keypoint file) saw person p in frame t; other rows
+    are interpolated (inside the person's first..last frame) or held from the nearest seen frame.
+    """
+
+    keypoints: np.ndarray  # (P, T, 17, 2)
+    scores: np.ndarray  # (P, T, 17)
+    detected: np.ndarray  # (P, T) bool
+    track_ids: np.ndarray  # (P,)
+
+    @property
+    def n_people(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.keypoints.shape[1])
+
+    def within_lifespan(self) -> np.ndarray:
+        """(P, T) True between each person's first and last detected frame."""
+        out = np.zeros_like(self.detected)
+        for p in range(self.n_people):
+            seen = np.flatnonzero(self.detected[p])
+            if len(seen):
+                out[p, seen[0] : seen[-1] + 1] = True
+        return out
+
+    def filled(self) -> Tracks2D:
+        """Missing rows filled by linear interpolation of keypoints and scores (ends held)."""
+        kp, sc = self.keypoints.copy(), self.scores.copy()
+        for p in range(self.n_people):
+            if not self.detected[p].any():
+                raise PoseMambaError(f"person {int(self.track_ids[p])} has no keypoints in any frame")
+            if not self.detected[p].all():
+                kp[p] = fill_gaps(kp[p], self.detected[p])
+                sc[p] = fill_gaps(sc[p], self.detected[p])
+        return Tracks2D(kp, sc, self.detected.copy(), self.track_ids.copy())
+
+    def fit_frames(self, n_frames: int) -> Tracks2D:
+        """Pad with undetected rows (or fail when longer) so that there is exactly one row per video frame."""
+        t = self.n_frames
+        if t == n_frames:
+            return self
+        if t > n_frames + 1:
+            raise PoseMambaError(f"the keypoint file has {t} frames but the video only {n_frames}")
+        if t > n_frames:  # one frame of rounding in a variable-rate video
+            cut = slice(0, n_frames)
+            return Tracks2D(self.keypoints[:, cut], self.scores[:, cut], self.detected[:, cut], self.track_ids)
+        pad = n_frames - t
+        p = self.n_people
+        return Tracks2D(
+            np.concatenate([self.keypoints, np.zeros((p, pad, 17, 2))], 1),
+            np.concatenate([self.scores, np.zeros((p, pad, 17))], 1),
+            np.concatenate([self.detected, np.zeros((p, pad), bool)], 1),
+            self.track_ids,
+        )
+
+    def save_npz(self, path: str | Path, width: int, height: int, fps: float) -> None:
+        """Write the 2D keypoints: the main person in the layout `--keypoints` reads (detected frames only,
+        `frame_indices` saying which), plus every person as (P, T, ...) arrays over all frames."""
+        main = self.detected[0]
+        np.savez_compressed(
+            path,
+            keypoints=self.keypoints[0][main].astype(np.float32),
+            scores=self.scores[0][main].astype(np.float32),
+            frame_indices=np.flatnonzero(main).astype(np.int64),
+            image_size=np.array([width, height], dtype=np.int64),
+            joint_order=np.array("coco17"),
+            people_keypoints=self.keypoints.astype(np.float32),
+            people_scores=self.scores.astype(np.float32),
+            people_detected=self.detected,
+            track_ids=self.track_ids.astype(np.int64),
+            fps=np.float64(fps),
+        )
