@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from posemamba_cli import __version__
 from posemamba_cli.cli import benchmark_cmd, info_cmd
@@ -38,27 +39,25 @@ def _root(
 
 app.command("info")(info_cmd.info)
 app.command("benchmark")(benchmark_cmd.benchmark)
+from posemamba_cli.cli import download_cmd  # noqa: E402
+app.command("download-weights")(download_cmd.download_weights)
+from posemamba_cli.cli import infer_cmd  # noqa: E402
+app.command("infer")(infer_cmd.infer)
+
+from posemamba_cli.cli import data_cmd, eval_cmd, train_cmd  # noqa: E402
+
+app.command("train")(train_cmd.train)
+app.command("eval")(eval_cmd.eval)
+app.add_typer(data_cmd.app, name="data")
 
 
 def main() -> None:
     """Entry point of the console script: user errors become one red line and exit code 2."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone mode: usage errors print usage and exit 2 by themselves
     except PoseMambaError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("[red]aborted[/red]")
-        sys.exit(130)
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/red]")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -3,9 +3,16 @@
 from posemamba_cli.ops.backend import ScanBackend, backend_names, get_backend, register_backend
 from posemamba_cli.ops.scan_cpu import CpuNativeBackend
 from posemamba_cli.ops.scan_reference import selective_scan_reference
+from posemamba_cli.ops.scan_cuda import CudaExtBackend
 from posemamba_cli.ops.scan_torch import TorchBackend
+from posemamba_cli.ops.scan_triton import TritonBackend
 from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan
 
+register_backend("triton", TritonBackend, priority=20)
+# The CUDA extension is faster than Triton in forward+backward on an H100 but slower in the forward at
+# batch 64 (benchmarks/NOTES_scan_gpu.md), so "auto" keeps Triton; choose it with backend="cuda" or
+# POSEMAMBA_SCAN_BACKEND=cuda for training.
+register_backend("cuda", CudaExtBackend, priority=15)
 register_backend("cpu", CpuNativeBackend, priority=10)
 register_backend("torch", TorchBackend, priority=0)
 

@@ -1,0 +1,323 @@
+"""Triton kernels of the selective scan (loaded by scan_triton.py, compiled or in interpreter mode).
+
+Work unit: one program owns BD channels of one batch row (all in one group) and a run of time chunks
+(a segment). A chunk is a (BD, N, T) tile held in registers: softplus(delta + bias), exp(delta * A),
+the recurrence as an associative scan along T (carry folded into the first element) and the C
+contraction all happen on it, so nothing of size L x D x N reaches memory.
+
+scan_fwd_seq_kernel is the other forward (the default, faster on an H100): the same contract, but the
+recurrence walks time step by step on a (BD, N) state with a few steps unrolled.
+
+Two-level scan for parallelism at small batch: a "local" pass gives each segment's end state from a
+zero start and its sum of delta; a tiny combine kernel chains the segments; the full pass then runs
+every segment from its true start state. With one segment the local and combine passes are skipped.
+
+The forward saves the state entering every chunk; the backward walks its chunks in reverse, recomputes
+the chunk's states from that checkpoint and runs the adjoint recurrence
+    G_t = dy_t C_t + a_{t+1} G_{t+1}           (G_t: total gradient into h_t, a_t = exp(dt_t A))
+as a reverse associative scan whose elements carry their own first coefficient (so no shifted load is
+needed). Segments of the backward are chained the same two-level way with the adjoint.
+"""
+
+import triton
+import triton.language as tl
+
+LOG2E = tl.constexpr(1.4426950408889634)
+
+
+@triton.jit
+def _fwd_combine(a1, b1, a2, b2):
+    # earlier (a1, b1) then later (a2, b2): h -> a2 (a1 h + b1) + b2
+    return a1 * a2, b1 * a2 + b2
+
+
+@triton.jit
+def _bwd_combine(f_late, p_late, q_late, f_early, p_early, q_early):
+    # Range summary (f, p, q): f = a at the range's first step; G_first = q + p * carry_after_range.
+    m = p_early * f_late
+    return f_early, m * p_late, q_early + m * q_late
+
+
+@triton.jit
+def _softplus(x):
+    # log1p(exp(x)) accurately for every x (the log1p(z) = log(w) z / (w - 1) trick, w = 1 + z)
+    z = tl.exp(-tl.abs(x))
+    w = 1.0 + z
+    lp = tl.where(w == 1.0, z, tl.log(w) * (z / (w - 1.0)))
+    return tl.maximum(x, 0.0) + lp
+
+
+@triton.jit
+def scan_fwd_kernel(
+    u_ptr, dl_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr, y_ptr, ck_ptr, hin_ptr, hout_ptr, dts_ptr,
+    su_b, su_d, su_l, sd_b, sd_d, sd_l,
+    sb_b, sb_g, sb_n, sb_l, sc_b, sc_g, sc_n, sc_l,
+    dim, L, N, per_group, n_dblk, n_chunks, n_seg,
+    SEG_CHUNKS: tl.constexpr, BD: tl.constexpr, BN: tl.constexpr, T: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
+    LOCAL: tl.constexpr, HAS_HIN: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    b = pid // n_dblk
+    d0 = (pid % n_dblk) * BD
+    g = d0 // per_group
+    offs_d = d0 + tl.arange(0, BD)
+    offs_n = tl.arange(0, BN)
+    offs_t = tl.arange(0, T)
+    mask_d = offs_d < dim
+    mask_n = offs_n < N
+    mask_dn = mask_d[:, None] & mask_n[None, :]
+    state_off = offs_d[:, None] * N + offs_n[None, :]
+    A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
+    if HAS_HIN:
+        h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
+    else:
+        h = tl.zeros((BD, BN), dtype=tl.float32)
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
+    if HAS_D:
+        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    dsum = tl.zeros((BD,), dtype=tl.float32)
+    u_base = u_ptr + b * su_b + offs_d[:, None] * su_d
+    dl_base = dl_ptr + b * sd_b + offs_d[:, None] * sd_d
+    B_base = B_ptr + b * sb_b + g * sb_g + offs_n[:, None] * sb_n
+    C_base = C_ptr + b * sc_b + g * sc_g + offs_n[:, None] * sc_n
+    y_base = y_ptr + b * dim * L + offs_d[:, None] * L
+    first = (offs_t == 0)[None, None, :]
+    last = (offs_t == T - 1)[None, None, :]
+    c0 = seg * SEG_CHUNKS
+    for i in range(SEG_CHUNKS):  # chunks past the end are fully masked (identity steps)
+        c = c0 + i
+        if not LOCAL:
+            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (c < n_chunks))
+        tt = c * T + offs_t
+        mask_t = tt < L
+        m2 = mask_d[:, None] & mask_t[None, :]
+        mb = mask_n[:, None] & mask_t[None, :]
+        uv = tl.load(u_base + tt[None, :] * su_l, mask=m2, other=0.0).to(tl.float32)
+        dt = tl.load(dl_base + tt[None, :] * sd_l, mask=m2, other=0.0).to(tl.float32)
+        if HAS_BIAS:
+            dt = dt + bias[:, None]
+        if SOFTPLUS:
+            dt = _softplus(dt)
+        dt = tl.where(m2, dt, 0.0)
+        Bv = tl.load(B_base + tt[None, :] * sb_l, mask=mb, other=0.0).to(tl.float32)
+        a = tl.exp2(dt[:, None, :] * A2[:, :, None])
+        x = (dt * uv)[:, None, :] * Bv[None, :, :]
+        x = tl.where(first, x + a * h[:, :, None], x)
+        _, hs = tl.associative_scan((a, x), axis=2, combine_fn=_fwd_combine)
+        h = tl.sum(tl.where(last, hs, 0.0), axis=2)
+        if LOCAL:
+            dsum += tl.sum(dt, axis=1)
+        else:
+            Cv = tl.load(C_base + tt[None, :] * sc_l, mask=mb, other=0.0).to(tl.float32)
+            yv = tl.sum(hs * Cv[None, :, :], axis=1)
+            if HAS_D:
+                yv += uv * dval[:, None]
+            tl.store(y_base + tt[None, :], yv.to(y_ptr.dtype.element_ty), mask=m2)
+    if LOCAL:
+        tl.store(hout_ptr + (b * n_seg + seg) * dim * N + state_off, h, mask=mask_dn)
+        tl.store(dts_ptr + (b * n_seg + seg) * dim + offs_d, dsum, mask=mask_d)
+
+
+@triton.jit
+def scan_fwd_seq_kernel(
+    u_ptr, dl_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr, y_ptr, ck_ptr, hin_ptr, hout_ptr, dts_ptr,
+    su_b, su_d, su_l, sd_b, sd_d, sd_l,
+    sb_b, sb_g, sb_n, sb_l, sc_b, sc_g, sc_n, sc_l,
+    dim, L, N, per_group, n_dblk, n_chunks, n_seg,
+    SEG_CHUNKS: tl.constexpr, BD: tl.constexpr, BN: tl.constexpr, T: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
+    LOCAL: tl.constexpr, HAS_HIN: tl.constexpr, UNROLL: tl.constexpr,
+):
+    """Same contract as scan_fwd_kernel; the recurrence walks time step by step on a (BD, N) state
+    (UNROLL steps unrolled so their loads overlap) instead of an associative scan over a tile."""
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    b = pid // n_dblk
+    d0 = (pid % n_dblk) * BD
+    g = d0 // per_group
+    offs_d = d0 + tl.arange(0, BD)
+    offs_n = tl.arange(0, BN)
+    mask_d = offs_d < dim
+    mask_n = offs_n < N
+    mask_dn = mask_d[:, None] & mask_n[None, :]
+    state_off = offs_d[:, None] * N + offs_n[None, :]
+    A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
+    if HAS_HIN:
+        h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
+    else:
+        h = A2 * 0.0
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
+    if HAS_D:
+        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    dsum = tl.sum(A2, axis=1) * 0.0
+    u_base = u_ptr + b * su_b + offs_d * su_d
+    dl_base = dl_ptr + b * sd_b + offs_d * sd_d
+    B_base = B_ptr + b * sb_b + g * sb_g + offs_n * sb_n
+    C_base = C_ptr + b * sc_b + g * sc_g + offs_n * sc_n
+    y_base = y_ptr + b * dim * L + offs_d * L
+    c0 = seg * SEG_CHUNKS
+    for i in range(SEG_CHUNKS):
+        c = c0 + i
+        if not LOCAL:
+            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (c < n_chunks))
+        for s0 in range(0, T, UNROLL):
+            for s in tl.static_range(UNROLL):
+                t = c * T + s0 + s
+                ok = t < L
+                md = mask_d & ok
+                uv = tl.load(u_base + t * su_l, mask=md, other=0.0).to(tl.float32)
+                dt = tl.load(dl_base + t * sd_l, mask=md, other=0.0).to(tl.float32)
+                if HAS_BIAS:
+                    dt = dt + bias
+                if SOFTPLUS:
+                    dt = tl.where(dt <= 20.0, tl.log(1.0 + tl.exp(dt)), dt)
+                dt = tl.where(md, dt, 0.0)
+                Bt = tl.load(B_base + t * sb_l, mask=mask_n & ok, other=0.0).to(tl.float32)
+                h = tl.exp2(dt[:, None] * A2) * h + (dt * uv)[:, None] * Bt[None, :]
+                if LOCAL:
+                    dsum += dt
+                else:
+                    Ct = tl.load(C_base + t * sc_l, mask=mask_n & ok, other=0.0).to(tl.float32)
+                    yv = tl.sum(h * Ct[None, :], axis=1)
+                    if HAS_D:
+                        yv += uv * dval
+                    tl.store(y_base + t, yv.to(y_ptr.dtype.element_ty), mask=md)
+    if LOCAL:
+        tl.store(hout_ptr + (b * n_seg + seg) * dim * N + state_off, h, mask=mask_dn)
+        tl.store(dts_ptr + (b * n_seg + seg) * dim + offs_d, dsum, mask=mask_d)
+
+
+@triton.jit
+def seg_combine_kernel(A_ptr, loc_ptr, dts_ptr, out_ptr, dim, N, n_dblk, n_seg: tl.constexpr,
+                       BD: tl.constexpr, BN: tl.constexpr, REVERSE: tl.constexpr):
+    """out[s] = state entering segment s (forward) / adjoint carry after segment s (REVERSE)."""
+    pid = tl.program_id(0)
+    b = pid // n_dblk
+    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
+    offs_n = tl.arange(0, BN)
+    mask_d = offs_d < dim
+    mask_dn = mask_d[:, None] & (offs_n < N)[None, :]
+    state_off = offs_d[:, None] * N + offs_n[None, :]
+    A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
+    h = tl.zeros((BD, BN), dtype=tl.float32)
+    for i in range(n_seg):
+        if REVERSE:
+            s = n_seg - 1 - i
+        else:
+            s = i
+        base = (b * n_seg + s) * dim
+        tl.store(out_ptr + base * N + state_off, h, mask=mask_dn)
+        dts = tl.load(dts_ptr + base + offs_d, mask=mask_d, other=0.0)
+        loc = tl.load(loc_ptr + base * N + state_off, mask=mask_dn, other=0.0)
+        h = tl.exp2(A2 * dts[:, None]) * h + loc
+
+
+@triton.jit
+def scan_bwd_kernel(
+    u_ptr, dl_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr, dy_ptr, ck_ptr, gin_ptr, gout_ptr, dts_ptr,
+    du_ptr, ddl_ptr, dA_ptr, dD_ptr, dbias_ptr, dB_ptr, dC_ptr,
+    su_b, su_d, su_l, sd_b, sd_d, sd_l,
+    sb_b, sb_g, sb_n, sb_l, sc_b, sc_g, sc_n, sc_l,
+    dim, L, N, per_group, n_groups, n_dblk, n_chunks, n_seg,
+    SEG_CHUNKS: tl.constexpr, BD: tl.constexpr, BN: tl.constexpr, T: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
+    LOCAL: tl.constexpr, HAS_GIN: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    b = pid // n_dblk
+    d0 = (pid % n_dblk) * BD
+    g = d0 // per_group
+    offs_d = d0 + tl.arange(0, BD)
+    offs_n = tl.arange(0, BN)
+    offs_t = tl.arange(0, T)
+    mask_d = offs_d < dim
+    mask_n = offs_n < N
+    mask_dn = mask_d[:, None] & mask_n[None, :]
+    state_off = offs_d[:, None] * N + offs_n[None, :]
+    A_nat = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0)
+    A2 = A_nat * LOG2E
+    if HAS_GIN:
+        carry = tl.load(gin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
+    else:
+        carry = tl.zeros((BD, BN), dtype=tl.float32)
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
+    if HAS_D:
+        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    dsum = tl.zeros((BD,), dtype=tl.float32)
+    dA_acc = tl.zeros((BD, BN), dtype=tl.float32)
+    dD_acc = tl.zeros((BD,), dtype=tl.float32)
+    db_acc = tl.zeros((BD,), dtype=tl.float32)
+    u_base = u_ptr + b * su_b + offs_d[:, None] * su_d
+    dl_base = dl_ptr + b * sd_b + offs_d[:, None] * sd_d
+    B_base = B_ptr + b * sb_b + g * sb_g + offs_n[:, None] * sb_n
+    C_base = C_ptr + b * sc_b + g * sc_g + offs_n[:, None] * sc_n
+    row_base = b * dim * L + offs_d[:, None] * L
+    bc_base = (b * n_groups + g) * N * L + offs_n[:, None] * L
+    first = (offs_t == 0)[None, None, :]
+    last = (offs_t == T - 1)[None, None, :]
+    c0 = seg * SEG_CHUNKS
+    for i in range(SEG_CHUNKS):  # chunks past the end are fully masked (identity steps)
+        c = c0 + SEG_CHUNKS - 1 - i
+        tt = c * T + offs_t
+        mask_t = tt < L
+        m2 = mask_d[:, None] & mask_t[None, :]
+        mb = mask_n[:, None] & mask_t[None, :]
+        xr = tl.load(dl_base + tt[None, :] * sd_l, mask=m2, other=0.0).to(tl.float32)
+        if HAS_BIAS:
+            xr = xr + bias[:, None]
+        if SOFTPLUS:
+            dt = _softplus(xr)
+        else:
+            dt = xr
+        dt = tl.where(m2, dt, 0.0)
+        a = tl.exp2(dt[:, None, :] * A2[:, :, None])
+        dyv = tl.load(dy_ptr + row_base + tt[None, :], mask=m2, other=0.0).to(tl.float32)
+        Cv = tl.load(C_base + tt[None, :] * sc_l, mask=mb, other=0.0).to(tl.float32)
+        xg = dyv[:, None, :] * Cv[None, :, :]
+        xg = tl.where(last, xg + carry[:, :, None], xg)
+        _, _, G = tl.associative_scan((a, tl.full(a.shape, 1.0, tl.float32), xg), axis=2,
+                                      combine_fn=_bwd_combine, reverse=True)
+        carry = tl.sum(tl.where(first, a * G, 0.0), axis=2)
+        if LOCAL:
+            dsum += tl.sum(dt, axis=1)
+        else:
+            uv = tl.load(u_base + tt[None, :] * su_l, mask=m2, other=0.0).to(tl.float32)
+            Bv = tl.load(B_base + tt[None, :] * sb_l, mask=mb, other=0.0).to(tl.float32)
+            h0 = tl.load(ck_ptr + (b * n_chunks + c) * dim * N + state_off, mask=mask_dn & (c < n_chunks),
+                         other=0.0)
+            dtu = dt * uv
+            xb = dtu[:, None, :] * Bv[None, :, :]
+            xf = tl.where(first, xb + a * h0[:, :, None], xb)
+            _, hs = tl.associative_scan((a, xf), axis=2, combine_fn=_fwd_combine)
+            dC_t = tl.sum(dyv[:, None, :] * hs, axis=0)
+            tl.atomic_add(dC_ptr + bc_base + tt[None, :], dC_t, mask=mb)
+            dB_t = tl.sum(G * dtu[:, None, :], axis=0)
+            tl.atomic_add(dB_ptr + bc_base + tt[None, :], dB_t, mask=mb)
+            gexp = G * (hs - xb)  # G_t * a_t * h_{t-1}
+            GB = tl.sum(G * Bv[None, :, :], axis=1)
+            ddt = tl.sum(gexp * A_nat[:, :, None], axis=1) + GB * uv
+            dA_acc += tl.sum(gexp * dt[:, None, :], axis=2)
+            duv = GB * dt
+            if HAS_D:
+                duv += dyv * dval[:, None]
+                dD_acc += tl.sum(dyv * uv, axis=1)
+            if SOFTPLUS:
+                ddt = ddt / (1.0 + tl.exp(-xr))
+            ddt = tl.where(m2, ddt, 0.0)
+            db_acc += tl.sum(ddt, axis=1)
+            tl.store(du_ptr + row_base + tt[None, :], duv.to(du_ptr.dtype.element_ty), mask=m2)
+            tl.store(ddl_ptr + row_base + tt[None, :], ddt.to(ddl_ptr.dtype.element_ty), mask=m2)
+    part = (b * n_seg + seg) * dim
+    if LOCAL:
+        tl.store(gout_ptr + part * N + state_off, carry, mask=mask_dn)
+        tl.store(dts_ptr + part + offs_d, dsum, mask=mask_d)
+    else:
+        tl.store(dA_ptr + part * N + state_off, dA_acc, mask=mask_dn)
+        tl.store(dD_ptr + part + offs_d, dD_acc, mask=mask_d)
+        tl.store(dbias_ptr + part + offs_d, db_acc, mask=mask_d)
