@@ -90,7 +90,7 @@ def scan_fwd_kernel(
     for i in range(SEG_CHUNKS):  # chunks past the end are fully masked (identity steps)
         c = c0 + i
         if not LOCAL:
-            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (c < n_chunks))
+            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (state_off * 0 + c < n_chunks))
         tt = c * T + offs_t
         mask_t = tt < L
         m2 = mask_d[:, None] & mask_t[None, :]
@@ -163,12 +163,11 @@ def scan_fwd_seq_kernel(
     for i in range(SEG_CHUNKS):
         c = c0 + i
         if not LOCAL:
-            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (c < n_chunks))
+            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (state_off * 0 + c < n_chunks))
         for s0 in range(0, T, UNROLL):
             for s in tl.static_range(UNROLL):
                 t = c * T + s0 + s
-                ok = t < L
-                md = mask_d & ok
+                md = mask_d & (offs_d * 0 + t < L)  # a tensor mask: interpreters reject scalar bools
                 uv = tl.load(u_base + t * su_l, mask=md, other=0.0).to(tl.float32)
                 dt = tl.load(dl_base + t * sd_l, mask=md, other=0.0).to(tl.float32)
                 if HAS_BIAS:
@@ -176,12 +175,12 @@ def scan_fwd_seq_kernel(
                 if SOFTPLUS:
                     dt = tl.where(dt <= 20.0, tl.log(1.0 + tl.exp(dt)), dt)
                 dt = tl.where(md, dt, 0.0)
-                Bt = tl.load(B_base + t * sb_l, mask=mask_n & ok, other=0.0).to(tl.float32)
+                Bt = tl.load(B_base + t * sb_l, mask=mask_n & (offs_n * 0 + t < L), other=0.0).to(tl.float32)
                 h = tl.exp2(dt[:, None] * A2) * h + (dt * uv)[:, None] * Bt[None, :]
                 if LOCAL:
                     dsum += dt
                 else:
-                    Ct = tl.load(C_base + t * sc_l, mask=mask_n & ok, other=0.0).to(tl.float32)
+                    Ct = tl.load(C_base + t * sc_l, mask=mask_n & (offs_n * 0 + t < L), other=0.0).to(tl.float32)
                     yv = tl.sum(h * Ct[None, :], axis=1)
                     if HAS_D:
                         yv += uv * dval
@@ -289,7 +288,7 @@ def scan_bwd_kernel(
         else:
             uv = tl.load(u_base + tt[None, :] * su_l, mask=m2, other=0.0).to(tl.float32)
             Bv = tl.load(B_base + tt[None, :] * sb_l, mask=mb, other=0.0).to(tl.float32)
-            h0 = tl.load(ck_ptr + (b * n_chunks + c) * dim * N + state_off, mask=mask_dn & (c < n_chunks),
+            h0 = tl.load(ck_ptr + (b * n_chunks + c) * dim * N + state_off, mask=mask_dn & (state_off * 0 + c < n_chunks),
                          other=0.0)
             dtu = dt * uv
             xb = dtu[:, None, :] * Bv[None, :, :]
