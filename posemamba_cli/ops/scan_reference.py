@@ -1,4 +1,6 @@
-"""The reference selective scan: a plain sequential loop over time, differentiated by autograd.
+"""The reference selective scan: the equations written out, then a plain loop over time (autograd does
+the gradients). The same textbook form as mamba's `selective_scan_ref`: the decays and inputs of every
+step are formed up front, (batch, dim, L, N), then the recurrence runs one step at a time.
 
 Slow, obviously correct, and runs in float64 for tests. Every fast backend is checked against it.
 """
@@ -24,14 +26,15 @@ def selective_scan_reference(
     if delta_softplus:
         delta = F.softplus(delta)
     per_group = dim // groups
+    Bx = B.repeat_interleave(per_group, dim=1)  # (batch, dim, N, L): each channel's own B and C
+    Cx = C.repeat_interleave(per_group, dim=1)
+    decay = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))  # exp(delta_t A), (batch, dim, L, N)
+    drive = torch.einsum("bdl,bdnl,bdl->bdln", delta, Bx, u)  # delta_t B_t u_t
     h = u.new_zeros(batch, dim, n_state)
     ys = []
     for t in range(length):
-        b_t = B[:, :, :, t].repeat_interleave(per_group, dim=1)  # (batch, dim, N)
-        c_t = C[:, :, :, t].repeat_interleave(per_group, dim=1)
-        d_t = delta[:, :, t, None]  # (batch, dim, 1)
-        h = torch.exp(d_t * A) * h + d_t * b_t * u[:, :, t, None]
-        ys.append((h * c_t).sum(-1))
+        h = decay[:, :, t] * h + drive[:, :, t]
+        ys.append(torch.einsum("bdn,bdn->bd", h, Cx[:, :, :, t]))
     y = torch.stack(ys, dim=-1)
     if D is not None:
         y = y + u * D.to(dtype)[:, None]

@@ -17,16 +17,22 @@ CHUNK = 128
 
 
 def _chunk_scan(u, dt, A, B, C, h, per_group):
-    """Scan one time chunk from state h; u, dt (batch, dim, T); B, C (batch, groups, N, T)."""
-    Bx = B.repeat_interleave(per_group, dim=1)  # (batch, dim, N, T), one chunk only
-    Cx = C.repeat_interleave(per_group, dim=1)
-    decay = torch.exp(dt[:, :, None, :] * A[None, :, :, None])  # (batch, dim, N, T)
-    drive = (dt * u)[:, :, None, :] * Bx
-    ys = []
+    """Scan one time chunk from state h (batch, dim, N); u, dt (batch, dim, T); B, C (batch, groups, N, T).
+
+    Works time-major so every step is one fused multiply-add on contiguous (batch, dim, N) slices;
+    the C contraction runs once per chunk.
+    """
+    Bx = B.permute(3, 0, 1, 2).repeat_interleave(per_group, dim=2)  # (T, batch, dim, N), one chunk only
+    Cx = C.permute(3, 0, 1, 2).repeat_interleave(per_group, dim=2)
+    dt_t = dt.permute(2, 0, 1).unsqueeze(-1)  # (T, batch, dim, 1)
+    decay = torch.exp(dt_t * A)
+    drive = (dt_t * u.permute(2, 0, 1).unsqueeze(-1)) * Bx
+    states = []
     for t in range(u.shape[-1]):
-        h = decay[..., t] * h + drive[..., t]
-        ys.append((h * Cx[..., t]).sum(-1))
-    return torch.stack(ys, dim=-1), h
+        h = torch.addcmul(drive[t], decay[t], h)
+        states.append(h)
+    y = (torch.stack(states) * Cx).sum(-1)  # (T, batch, dim)
+    return y.permute(1, 2, 0), h
 
 
 def _prepare(delta, delta_bias, delta_softplus):
