@@ -99,6 +99,7 @@ class BiSTSSM(nn.Module):
         limb = (x + parent).reshape(b, d, f * J)  # frame-major, l = t*J + j
         joint_major = x.transpose(2, 3).reshape(b, d, f * J)  # l = j*f + t
         return torch.stack([limb, joint_major, limb.flip(-1), joint_major.flip(-1)], dim=1)
+
     @staticmethod
     def cross_merge(ys: Tensor, f: int, J: int) -> Tensor:
         """ys (b, K, Di, L) in each scan's own order -> y (b, Di, f, J)."""
@@ -107,6 +108,7 @@ class BiSTSSM(nn.Module):
         frame_major = fwd[:, 0] + bwd[:, 0]
         joint_major = fwd[:, 1] + bwd[:, 1]
         return frame_major.view(b, d, f, J) + joint_major.view(b, d, J, f).transpose(2, 3)
+
     def scan(self, x: Tensor) -> Tensor:
         """x (b, Di, f, J) after the conv -> merged scan output (b, Di, f, J)."""
         b, d, f, J = x.shape
@@ -114,7 +116,7 @@ class BiSTSSM(nn.Module):
         xs = self.cross_scan(x)  # (b, K, Di, L)
         x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)  # (b, K, R + 2N, L)
         dts, Bs, Cs = torch.split(x_dbl, [R, N, N], dim=2)
-        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)  # (b, K, Di, L)
+        dts = torch.matmul(self.dt_projs_weight, dts)  # (K, Di, R) @ (b, K, R, L) -> (b, K, Di, L)
         L = f * J
         ys = selective_scan(
             xs.reshape(b, K * d, L).float(), dts.reshape(b, K * d, L).float(),
