@@ -45,7 +45,18 @@ class YoloPersonDetector:
         self.conf, self.iou, self.imgsz, self.device = conf, iou, imgsz, device
 
     def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        result = self.model.predict(
+        import torch
+
+        threads = torch.get_num_threads()  # ultralytics resets it to cores - 1 on every CPU predict
+        try:
+            result = self._predict(frame_bgr)
+        finally:
+            torch.set_num_threads(threads)
+        boxes = result.boxes
+        return boxes.xyxy.cpu().numpy().astype(np.float64), boxes.conf.cpu().numpy().astype(np.float64)
+
+    def _predict(self, frame_bgr: np.ndarray):
+        return self.model.predict(
             frame_bgr,
             conf=self.conf,
             iou=self.iou,
@@ -54,5 +65,3 @@ class YoloPersonDetector:
             device=self.device,
             verbose=False,
         )[0]
-        boxes = result.boxes
-        return boxes.xyxy.cpu().numpy().astype(np.float64), boxes.conf.cpu().numpy().astype(np.float64)
