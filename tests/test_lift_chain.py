@@ -11,12 +11,12 @@ from posemamba_cli.lift import (
     camera_to_world,
     coco_to_h36m,
     denormalize_screen,
-    flip_h36m,
     lift_sequence,
     normalize_screen,
     quaternion_rotate,
     window_starts,
 )
+from posemamba_cli.data.h36m import flip_pose as flip_h36m
 from posemamba_cli.lift.skeleton import H36M_BONES
 from posemamba_cli.lift.track import lift_track
 from posemamba_cli.lift.world import WORLD_QUATERNION, metric_scale

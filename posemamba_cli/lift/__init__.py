@@ -2,7 +2,7 @@
 
 from posemamba_cli.lift.coco_to_h36m import coco_to_h36m
 from posemamba_cli.lift.normalize import denormalize_screen, normalize_screen
-from posemamba_cli.lift.windows import blend_weights, flip_h36m, lift_sequence, window_starts
+from posemamba_cli.lift.windows import blend_weights, lift_sequence, window_starts
 from posemamba_cli.lift.world import WORLD_QUATERNION, camera_to_world, metric_scale, quaternion_rotate
 
 __all__ = [
@@ -12,7 +12,6 @@ __all__ = [
     "lift_sequence",
     "window_starts",
     "blend_weights",
-    "flip_h36m",
     "camera_to_world",
     "metric_scale",
     "quaternion_rotate",

@@ -1,8 +1,10 @@
-"""Joint orders, bones and flips of COCO-17 and H36M-17."""
+"""Joint orders and bones of COCO-17 and H36M-17 (the H36M flip lives in `posemamba_cli.data.h36m`)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from posemamba_cli.data.h36m import FLIP_LEFT, FLIP_RIGHT
 
 H36M_JOINTS = (
     "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "spine",
@@ -13,8 +15,7 @@ H36M_BONES = (
     (0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (9, 10),
     (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16),
 )  # fmt: skip
-H36M_LEFT = (4, 5, 6, 11, 12, 13)
-H36M_RIGHT = (1, 2, 3, 14, 15, 16)
+H36M_LEFT, H36M_RIGHT = FLIP_LEFT, FLIP_RIGHT
 
 COCO_JOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
@@ -30,10 +31,3 @@ COCO_BONES = (
 H36M_BONE_LENGTHS_MM = np.array(
     [133, 454, 449, 133, 454, 449, 233, 257, 121, 115, 151, 279, 250, 151, 279, 250], dtype=np.float64
 )
-
-
-def h36m_flip_permutation() -> np.ndarray:
-    """Index array that swaps left and right H36M joints."""
-    perm = np.arange(17)
-    perm[list(H36M_LEFT)], perm[list(H36M_RIGHT)] = H36M_RIGHT, H36M_LEFT
-    return perm

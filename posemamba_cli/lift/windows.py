@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from posemamba_cli.lift.skeleton import h36m_flip_permutation
+from posemamba_cli.data.h36m import flip_pose
 
 Lifter = Callable[[torch.Tensor], torch.Tensor]
 
@@ -35,14 +35,6 @@ def blend_weights(length: int, ramp: int) -> np.ndarray:
     if ramp <= 0:
         return np.ones(length)
     return np.minimum(1.0, np.minimum(t + 0.5, length - t - 0.5) / ramp)
-
-
-def flip_h36m(x: torch.Tensor) -> torch.Tensor:
-    """Horizontal flip of normalised H36M poses (..., 17, C): negate x and swap left/right joints."""
-    perm = torch.as_tensor(h36m_flip_permutation(), device=x.device)
-    out = x[..., perm, :].clone()
-    out[..., 0] = -out[..., 0]
-    return out
 
 
 @torch.no_grad()
@@ -78,7 +70,7 @@ def lift_sequence(
         inp = torch.from_numpy(np.stack([padded[s : s + num_frame] for s in chunk])).to(device)
         out = lifter(inp)
         if flip:
-            out = (out + flip_h36m(lifter(flip_h36m(inp)))) / 2
+            out = (out + flip_pose(lifter(flip_pose(inp)))) / 2
         out = out.float().cpu().numpy().astype(np.float64)
         for s, pred in zip(chunk, out):
             m = min(num_frame, n - s)
