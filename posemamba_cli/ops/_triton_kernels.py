@@ -48,6 +48,22 @@ def _softplus(x):
 
 
 @triton.jit
+def _channel_tile(n_dblk, per_group, dim, N, BD: tl.constexpr, BN: tl.constexpr):
+    """This program's batch row, channel group, (BD) channel and (BN) state offsets, masks and state offsets."""
+    pid = tl.program_id(0)
+    b = pid // n_dblk
+    d0 = (pid % n_dblk) * BD
+    g = d0 // per_group
+    offs_d = d0 + tl.arange(0, BD)
+    offs_n = tl.arange(0, BN)
+    mask_d = offs_d < dim
+    mask_n = offs_n < N
+    mask_dn = mask_d[:, None] & mask_n[None, :]
+    state_off = offs_d[:, None] * N + offs_n[None, :]
+    return b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off
+
+
+@triton.jit
 def scan_fwd_kernel(
     u_ptr, dl_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr, y_ptr, ck_ptr, hin_ptr, hout_ptr, dts_ptr,
     su_b, su_d, su_l, sd_b, sd_d, sd_l,
@@ -57,18 +73,9 @@ def scan_fwd_kernel(
     SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
     LOCAL: tl.constexpr, HAS_HIN: tl.constexpr,
 ):
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    d0 = (pid % n_dblk) * BD
-    g = d0 // per_group
-    offs_d = d0 + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
+    b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off = _channel_tile(n_dblk, per_group, dim, N, BD, BN)
     offs_t = tl.arange(0, T)
-    mask_d = offs_d < dim
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
     if HAS_HIN:
         h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
@@ -133,17 +140,8 @@ def scan_fwd_seq_kernel(
 ):
     """Same contract as scan_fwd_kernel; the recurrence walks time step by step on a (BD, N) state
     (UNROLL steps unrolled so their loads overlap) instead of an associative scan over a tile."""
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    d0 = (pid % n_dblk) * BD
-    g = d0 // per_group
-    offs_d = d0 + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
-    mask_d = offs_d < dim
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
+    b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off = _channel_tile(n_dblk, per_group, dim, N, BD, BN)
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
     if HAS_HIN:
         h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
@@ -226,18 +224,9 @@ def scan_bwd_kernel(
     SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
     LOCAL: tl.constexpr, HAS_GIN: tl.constexpr,
 ):
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    d0 = (pid % n_dblk) * BD
-    g = d0 // per_group
-    offs_d = d0 + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
+    b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off = _channel_tile(n_dblk, per_group, dim, N, BD, BN)
     offs_t = tl.arange(0, T)
-    mask_d = offs_d < dim
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
     A_nat = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0)
     A2 = A_nat * LOG2E
     if HAS_GIN:
