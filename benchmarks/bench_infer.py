@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posemamba_cli.perf.allocator import retain_freed_memory
+
 
 def random_hrnet_state(width: int) -> dict[str, torch.Tensor]:
     """Random mmpose-layout HRNet weights (the fixture README's recipe)."""
@@ -72,6 +74,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = parser.parse_args()
+    retain_freed_memory()  # as the posemamba command does
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -17,6 +17,7 @@ import torch
 
 from posemamba_cli.pose2d import TopDownHRNet
 from posemamba_cli.pose2d.estimator import HRNetEstimator
+from posemamba_cli.perf.allocator import retain_freed_memory
 
 MODELS = {"w32-256x192": (32, (192, 256)), "w48-384x288": (48, (288, 384))}
 
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--decoding", default="plain", choices=["plain", "dark"])
     parser.add_argument("--half", action="store_true", help="fp16 network on CUDA")
     args = parser.parse_args()
+    retain_freed_memory()  # as the posemamba command does
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -17,6 +17,7 @@ import torch
 
 from posemamba_cli.model.posemamba import PoseMamba
 from posemamba_cli.train.losses import total_loss
+from posemamba_cli.perf.allocator import retain_freed_memory
 
 WEIGHTS = {"lambda_3d": 1.0, "lambda_scale": 0.5, "lambda_3d_velocity": 20.0, "lambda_diff": 0.5}
 
@@ -67,6 +68,7 @@ def main() -> None:
     ap.add_argument("--backend", default="auto", help="selective-scan backend")
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args()
+    retain_freed_memory()  # as the posemamba command does
     if args.threads:
         torch.set_num_threads(args.threads)
     results = []

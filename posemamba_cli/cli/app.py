@@ -11,6 +11,7 @@ from rich.text import Text
 from posemamba_cli import __version__
 from posemamba_cli.cli import benchmark_cmd, info_cmd
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.perf.allocator import retain_freed_memory
 
 app = typer.Typer(
     name="posemamba",
@@ -35,6 +36,7 @@ def _root(
     ),
 ) -> None:
     """Video to 3D human pose with the PoseMamba lifter."""
+    retain_freed_memory()  # every command that runs a model gains from it; harmless for the rest
 
 
 app.command("info")(info_cmd.info)

@@ -63,3 +63,21 @@ def benchmark(
         table.add_row(r.preset, r.backend, str(r.threads), f"{r.seconds:.3f}", f"{r.frames_per_second:.0f}",
                       f"{r.peak_mb:.0f}", speed)
     console.print(table)
+    for line in _best_against_baseline(rows, baseline):
+        console.print(line)
+
+
+def _best_against_baseline(rows: list, baseline: str) -> list[str]:
+    """Per preset and backend: its best thread count against the baseline's best, in one line each."""
+    lines = []
+    for preset in dict.fromkeys(r.preset for r in rows):
+        mine = [r for r in rows if r.preset == preset]
+        ref = min((r for r in mine if r.backend == baseline), key=lambda r: r.seconds, default=None)
+        for backend in dict.fromkeys(r.backend for r in mine if r.backend != baseline):
+            best = min((r for r in mine if r.backend == backend), key=lambda r: r.seconds)
+            line = f"PoseMamba-{preset} {backend}: best {best.seconds:.3f} s ({best.threads} threads)"
+            if ref is not None:
+                line += (f" = {ref.seconds / best.seconds:.1f}x the {baseline} loop's best "
+                         f"({ref.seconds:.2f} s, {ref.threads} threads)")
+            lines.append(line)
+    return lines

@@ -6,6 +6,7 @@ only calls `selective_scan`; which kernel runs is the ops layer's business.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -14,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from posemamba_cli.ops import selective_scan
+from posemamba_cli.ops import cross_selective_scan
 
 # Published "limb" parent list used by the global-local scan (not the anatomical tree).
 LIMB_PARENTS = [0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16]
@@ -90,53 +91,40 @@ class BiSTSSM(nn.Module):
         self.A_logs.copy_(torch.log(torch.arange(1, self.d_state + 1, dtype=torch.float32)).repeat(K * inner, 1))
         self.Ds.fill_(1.0)
 
-    def cross_scan(self, x: Tensor) -> Tensor:
-        """x (b, Di, f, J) -> the four scan sequences (b, K, Di, L), L = f * J."""
-        b, d, f, J = x.shape
-        parent = x.index_select(-1, _LIMB_INDEX.to(x.device))
+    def scan(self, x: Tensor) -> Tensor:
+        """x (b, f, J, Di) after the conv -> the four scans' outputs summed on the grid, (b, Di, f*J).
+
+        Scans 0 and 2 read the limb sequence x + x[parent] frame-major (l = t*J + j), forwards and
+        backwards; scans 1 and 3 read x joint-major (l = j*f + t), forwards and backwards.
+        """
+        b, f, J, d = x.shape
+        parent = x.index_select(2, _LIMB_INDEX.to(x.device))
         if self.limb_grad == "published":  # the published backward leaves out the parent-term gradient
             parent = parent.detach()
-        limb = (x + parent).reshape(b, d, f * J)  # frame-major, l = t*J + j
-        joint_major = x.transpose(2, 3).reshape(b, d, f * J)  # l = j*f + t
-        return torch.stack([limb, joint_major, limb.flip(-1), joint_major.flip(-1)], dim=1)
-
-    @staticmethod
-    def cross_merge(ys: Tensor, f: int, J: int) -> Tensor:
-        """ys (b, K, Di, L) in each scan's own order -> y (b, Di, f, J)."""
-        b, _, d, L = ys.shape
-        fwd, bwd = ys[:, :2], ys[:, 2:].flip(-1)
-        frame_major = fwd[:, 0] + bwd[:, 0]
-        joint_major = fwd[:, 1] + bwd[:, 1]
-        return frame_major.view(b, d, f, J) + joint_major.view(b, d, J, f).transpose(2, 3)
-
-    def scan(self, x: Tensor) -> Tensor:
-        """x (b, Di, f, J) after the conv -> merged scan output (b, Di, f, J)."""
-        b, d, f, J = x.shape
-        K, N, R = self.K, self.d_state, self.dt_rank
-        xs = self.cross_scan(x)  # (b, K, Di, L)
-        x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)  # (b, K, R + 2N, L)
-        dts, Bs, Cs = torch.split(x_dbl, [R, N, N], dim=2)
-        dts = torch.matmul(self.dt_projs_weight, dts)  # (K, Di, R) @ (b, K, R, L) -> (b, K, Di, L)
-        L = f * J
-        ys = selective_scan(
-            xs.reshape(b, K * d, L).float(), dts.reshape(b, K * d, L).float(),
-            -torch.exp(self.A_logs.float()), Bs.float(), Cs.float(), self.Ds.float(),
-            delta_bias=self.dt_projs_bias.reshape(-1).float(), delta_softplus=True, backend=self.scan_backend,
-        ).view(b, K, d, L)
-        y = self.cross_merge(ys, f, J)
-        if self.trace is not None:
-            self.trace.update(us=xs.reshape(b, K * d, L), dts=dts.reshape(b, K * d, L), Bs=Bs, Cs=Cs, ys=ys,
-                              y=y.reshape(b, d, L))
-        return y
+        # (b, Di, f*J) views of channels-last data
+        limb, grid = (x + parent).view(b, f * J, d).transpose(1, 2), x.reshape(b, f * J, d).transpose(1, 2)
+        return cross_selective_scan(
+            (limb, grid), (0, 1, 0, 1), scan_orders(f, J, x.device), self.x_proj_weight, self.dt_projs_weight,
+            self.dt_projs_bias, -torch.exp(self.A_logs.float()), self.Ds, backend=self.scan_backend,
+            trace=self.trace,
+        )
 
     def forward(self, u: Tensor) -> Tensor:
         """u (b, f, J, C) -> (b, f, J, C)."""
         b, f, J, _ = u.shape
         x, z = self.in_proj(u).chunk(2, dim=-1)  # (b, f, J, Di) each
-        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2).contiguous()))  # (b, Di, f, J)
-        y = self.scan(x).permute(0, 2, 3, 1).contiguous()  # (b, f, J, Di)
+        x = self.conv2d(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)  # channels-last in and out
+        y = self.scan(F.silu(x)).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
         y = self.out_norm(y.to(u.dtype)) * F.silu(z)
         return self.out_proj(y)
+
+
+@functools.lru_cache(maxsize=16)
+def scan_orders(f: int, J: int, device: torch.device) -> Tensor:
+    """(4, f*J) grid positions visited by the four scans: frame-major, joint-major, and both reversed."""
+    frame_major = torch.arange(f * J, device=device)
+    joint_major = frame_major.view(f, J).t().reshape(-1)  # step j*f + t visits position t*J + j
+    return torch.stack([frame_major, joint_major, frame_major.flip(0), joint_major.flip(0)])
 
 
 class Block(nn.Module):

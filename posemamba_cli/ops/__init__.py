@@ -7,6 +7,7 @@ from posemamba_cli.ops.scan_cuda import CudaExtBackend
 from posemamba_cli.ops.scan_torch import TorchBackend
 from posemamba_cli.ops.scan_triton import TritonBackend
 from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan
+from posemamba_cli.ops.cross_scan import cross_selective_scan
 
 register_backend("triton", TritonBackend, priority=20)
 # The CUDA extension is faster than Triton in forward+backward on an H100 but slower in the forward at
@@ -23,6 +24,6 @@ def backend_status() -> dict[str, tuple[bool, str]]:
 
 
 __all__ = [
-    "ScanBackend", "backend_names", "backend_status", "get_backend", "register_backend",
+    "ScanBackend", "backend_names", "backend_status", "cross_selective_scan", "get_backend", "register_backend",
     "resolve_backend", "selective_scan", "selective_scan_reference",
 ]

@@ -50,6 +50,9 @@ class CpuNativeBackend:
             lib.scan_fwd.restype = ctypes.c_int
             lib.scan_bwd.argtypes = [_PTR] * 3 + [ctypes.c_int] + [_PTR] * 12 + [_I64] * 7
             lib.scan_bwd.restype = ctypes.c_int
+            lib.cross_scan_fwd.argtypes = [_PTR] + [_I64] * 3 + [_PTR, _I64, _PTR, _I64, _I64] + [_PTR] * 3 \
+                + [ctypes.c_int] + [_PTR] * 3 + [_I64] * 10
+            lib.cross_scan_fwd.restype = ctypes.c_int
             self._lib = lib
         except BuildError as exc:
             self._error = str(exc)
@@ -86,6 +89,30 @@ class CpuNativeBackend:
         codes = self._run(lambda r0, r1: self._lib.scan_fwd(*args, r0, r1), batch * dim)
         _check(codes, n_state)
         return y.to(u.dtype), ()
+
+    def cross_forward(self, us: list[Tensor], dt_lows: list[Tensor], bcs: list[Tensor], orders: Tensor,
+                      dt_weight: Tensor, dt_bias: Tensor, A: Tensor, D: Tensor | None) -> Tensor | None:
+        """The fused cross scan (see ops.cross_scan); None where the kernel does not cover the inputs.
+
+        us: K float32 (batch, Di, P) tensors sharing one stride pattern (channel-first or channels-last);
+        y comes back with that same pattern."""
+        assert self._lib is not None, self._error
+        batch, dim, length = us[0].shape
+        K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
+        strides = us[0].stride()
+        if n_state != 16 or dim % 4 or any(u.dtype != torch.float32 or u.stride() != strides for u in us):
+            return None
+        dt_lows, bcs = [_f32(t) for t in dt_lows], [_f32(t) for t in bcs]
+        order = orders.to(torch.int32).contiguous()
+        wf, bf, Af, Df = _f32(dt_weight.reshape(K * dim, rank)), _f32(dt_bias.reshape(-1)), _f32(A), _f32(D)
+        y = torch.empty_strided(us[0].shape, strides, dtype=torch.float32)
+        arrays = [(_PTR * K)(*(t.data_ptr() for t in ts)) for ts in (us, dt_lows, bcs)]
+        args = (arrays[0], *strides, arrays[1], rank * length, arrays[2], length * 2 * n_state, 2 * n_state,
+                order.data_ptr(), wf.data_ptr(), bf.data_ptr(), 1, Af.data_ptr(), _ptr(Df), y.data_ptr(),
+                *y.stride(), K, dim, length, rank, n_state)
+        codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // 4)
+        _check(codes, n_state)
+        return y
 
     def backward(self, u, delta, A, B, C, D, delta_bias, delta_softplus, saved, dy) -> Grads:
         assert self._lib is not None, self._error
