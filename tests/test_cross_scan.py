@@ -42,8 +42,8 @@ def native():
 @pytest.mark.parametrize("channels_last", [True, False])
 @pytest.mark.parametrize("batch,dim,f,J,orders", [
     (1, 256, 243, 17, "posemamba"),  # PoseMamba-B's full scan: K*Di = 1024, L = 4131
-    (2, 8, 7, 3, "random"),  # odd sizes, arbitrary permutations
-    (3, 4, 1, 17, "posemamba"),  # a single frame
+    (2, 16, 7, 3, "random"),  # odd sizes, arbitrary permutations
+    (3, 32, 1, 17, "posemamba"),  # a single frame
 ])
 def test_fused_matches_composed_float64(channels_last, batch, dim, f, J, orders):
     inputs = make_inputs(batch, 4, dim, max(1, dim // 32), 16, f, J, channels_last)

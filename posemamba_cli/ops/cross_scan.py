@@ -71,19 +71,8 @@ def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_p
 
 
 def _fused(fused, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D):
-    R = dt_proj_weight.shape[-1]
-    srcs = [_dense(s.float()) for s in sources]
-    if len({s.stride() for s in srcs}) > 1:
-        srcs = [s.contiguous() for s in srcs]
+    srcs = [s.float().transpose(1, 2).contiguous() for s in sources]  # (b, P, Di); no copy if channels-last
     w = x_proj_weight.detach().float()  # a weight that requires grad sends matmul down a path ~7x slower
-    b = srcs[0].shape[0]
-    dt_lows, bcs = [], []
-    for k, s in enumerate(source_index):
-        dt_lows.append(torch.bmm(w[k, :R].expand(b, -1, -1), srcs[s]))  # (b, R, P), grid order
-        bcs.append(torch.matmul(srcs[s].transpose(1, 2), w[k, R:].t()))  # (b, P, 2N): B_p then C_p
-    return fused([srcs[s] for s in source_index], dt_lows, bcs, orders, dt_proj_weight, dt_proj_bias, A, D)
-
-
-def _dense(t: Tensor) -> Tensor:
-    """t (b, Di, P) as is when stored channel-first or channels-last, else a channel-first copy."""
-    return t if t.is_contiguous() or t.transpose(1, 2).is_contiguous() else t.contiguous()
+    projs = [torch.matmul(srcs[s], w[k].t()) for k, s in enumerate(source_index)]  # (b, P, R + 2N)
+    y = fused([srcs[s] for s in source_index], projs, orders, dt_proj_weight, dt_proj_bias, A, D)
+    return None if y is None else y.transpose(1, 2)  # (b, Di, P), stored channels-last

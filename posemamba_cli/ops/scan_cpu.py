@@ -50,8 +50,7 @@ class CpuNativeBackend:
             lib.scan_fwd.restype = ctypes.c_int
             lib.scan_bwd.argtypes = [_PTR] * 3 + [ctypes.c_int] + [_PTR] * 12 + [_I64] * 7
             lib.scan_bwd.restype = ctypes.c_int
-            lib.cross_scan_fwd.argtypes = [_PTR] + [_I64] * 3 + [_PTR, _I64, _PTR, _I64, _I64] + [_PTR] * 3 \
-                + [ctypes.c_int] + [_PTR] * 3 + [_I64] * 10
+            lib.cross_scan_fwd.argtypes = [_PTR, _I64, _I64] * 2 + [_PTR] * 6 + [_I64] * 9
             lib.cross_scan_fwd.restype = ctypes.c_int
             self._lib = lib
         except BuildError as exc:
@@ -90,27 +89,26 @@ class CpuNativeBackend:
         _check(codes, n_state)
         return y.to(u.dtype), ()
 
-    def cross_forward(self, us: list[Tensor], dt_lows: list[Tensor], bcs: list[Tensor], orders: Tensor,
-                      dt_weight: Tensor, dt_bias: Tensor, A: Tensor, D: Tensor | None) -> Tensor | None:
+    def cross_forward(self, us: list[Tensor], projs: list[Tensor], orders: Tensor, dt_weight: Tensor,
+                      dt_bias: Tensor, A: Tensor, D: Tensor | None) -> Tensor | None:
         """The fused cross scan (see ops.cross_scan); None where the kernel does not cover the inputs.
 
-        us: K float32 (batch, Di, P) tensors sharing one stride pattern (channel-first or channels-last);
-        y comes back with that same pattern."""
+        us: K float32 (batch, P, Di) channels-last inputs; projs: K (batch, P, R + 2N) projections.
+        Returns y (batch, P, Di)."""
         assert self._lib is not None, self._error
-        batch, dim, length = us[0].shape
+        batch, length, dim = us[0].shape
         K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
-        strides = us[0].stride()
-        if n_state != 16 or dim % 4 or any(u.dtype != torch.float32 or u.stride() != strides for u in us):
+        if n_state != 16 or rank > 16 or dim % 16:
             return None
-        dt_lows, bcs = [_f32(t) for t in dt_lows], [_f32(t) for t in bcs]
+        us, projs = [_f32(t) for t in us], [_f32(t) for t in projs]
         order = orders.to(torch.int32).contiguous()
         wf, bf, Af, Df = _f32(dt_weight.reshape(K * dim, rank)), _f32(dt_bias.reshape(-1)), _f32(A), _f32(D)
-        y = torch.empty_strided(us[0].shape, strides, dtype=torch.float32)
-        arrays = [(_PTR * K)(*(t.data_ptr() for t in ts)) for ts in (us, dt_lows, bcs)]
-        args = (arrays[0], *strides, arrays[1], rank * length, arrays[2], length * 2 * n_state, 2 * n_state,
-                order.data_ptr(), wf.data_ptr(), bf.data_ptr(), 1, Af.data_ptr(), _ptr(Df), y.data_ptr(),
-                *y.stride(), K, dim, length, rank, n_state)
-        codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // 4)
+        y = torch.empty(batch, length, dim, dtype=torch.float32)
+        arrays = [(_PTR * K)(*(t.data_ptr() for t in ts)) for ts in (us, projs)]
+        args = (arrays[0], length * dim, dim, arrays[1], projs[0].stride(0), projs[0].stride(1), order.data_ptr(),
+                wf.data_ptr(), bf.data_ptr(), Af.data_ptr(), _ptr(Df), y.data_ptr(), length * dim, dim,
+                K, dim, length, rank, n_state)
+        codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // 16)
         _check(codes, n_state)
         return y
 

@@ -13,8 +13,8 @@
  *   dA_part               : (batch, dim, N)        per-batch partial sums, reduced by the caller
  *   dD_part, dbias_part   : (batch, dim)
  *
- * cross_scan_fwd (inference only) runs K such scans over one shared grid in per-group orders; its layouts
- * are described above it.
+ * cross_scan_fwd (inference only) runs K such scans over one shared grid in per-group orders, sixteen
+ * channels to a vector; its layouts are described above it.
  *
  * The forward keeps only the N states of one channel. The backward recomputes the states chunk by
  * chunk from boundary states, so no (L, dim, N) buffer exists anywhere. Work is split by the caller:
@@ -164,35 +164,25 @@ static inline v16 hsum4x16(v16 p0, v16 p1, v16 p2, v16 p3) {
     return x;
 }
 
-/* Four rows of one group. Step t visits position p = order ? order[t] : t: u at u[r] + p * u_step, dt at
- * dt[r][p], B_t and C_t at B + p * bc_step and C + p * bc_step, the output at y[r] + p * y_step (added to it
- * with accumulate). Always inlined, so each caller's constant strides compile to their own loop. */
-static inline __attribute__((always_inline)) void fwd_rows16(
-    const float *const *u, const float *const *dt, const float *A, const float *restrict B, const float *restrict C,
-    int64_t bc_step, int64_t u_step, const float *dval, float *const *y, int64_t y_step, int64_t L,
-    const int32_t *order, int accumulate) {
+static void fwd_rows16(const float *const *u, const float *const *dt, const float *A, const float *restrict B,
+                       const float *restrict C, const float *dval, float *const *y, int64_t L) {
     v16 h0 = {0}, h1 = {0}, h2 = {0}, h3 = {0};
     const float log2e = 1.44269504088896341f;
     const v16 a0 = load16(A) * log2e, a1 = load16(A + 16) * log2e;
     const v16 a2 = load16(A + 32) * log2e, a3 = load16(A + 48) * log2e;
     for (int64_t t = 0; t < L; t++) {
-        const int64_t p = order ? (int64_t)order[t] : t;
-        const v16 bt = load16(B + p * bc_step), ct = load16(C + p * bc_step);
-        const float d0 = dt[0][p], d1 = dt[1][p], d2 = dt[2][p], d3 = dt[3][p];
-        const int64_t pu = p * u_step, py = p * y_step;
-        const float x0 = u[0][pu], x1 = u[1][pu], x2 = u[2][pu], x3 = u[3][pu];
+        const v16 bt = load16(B + t * 16), ct = load16(C + t * 16);
+        const float d0 = dt[0][t], d1 = dt[1][t], d2 = dt[2][t], d3 = dt[3][t];
+        const float x0 = u[0][t], x1 = u[1][t], x2 = u[2][t], x3 = u[3][t];
         h0 = vexp2(d0 * a0) * h0 + (d0 * x0) * bt;
         h1 = vexp2(d1 * a1) * h1 + (d1 * x1) * bt;
         h2 = vexp2(d2 * a2) * h2 + (d2 * x2) * bt;
         h3 = vexp2(d3 * a3) * h3 + (d3 * x3) * bt;
         const v16 s = hsum4x16(ct * h0, ct * h1, ct * h2, ct * h3);
-        const float o0 = s[0] + dval[0] * x0, o1 = s[4] + dval[1] * x1;
-        const float o2 = s[8] + dval[2] * x2, o3 = s[12] + dval[3] * x3;
-        if (accumulate) {
-            y[0][py] += o0; y[1][py] += o1; y[2][py] += o2; y[3][py] += o3;
-        } else {
-            y[0][py] = o0; y[1][py] = o1; y[2][py] = o2; y[3][py] = o3;
-        }
+        y[0][t] = s[0] + dval[0] * x0;
+        y[1][t] = s[4] + dval[1] * x1;
+        y[2][t] = s[8] + dval[2] * x2;
+        y[3][t] = s[12] + dval[3] * x3;
     }
 }
 
@@ -222,7 +212,7 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
                 ys[r] = y + (row + r) * L;
                 dv[r] = D ? D[c + r] : 0.0f;
             }
-            fwd_rows16(us, dts, A + c * N, bb, cc, 16, 1, dv, ys, 1, L, NULL, 0);
+            fwd_rows16(us, dts, A + c * N, bb, cc, dv, ys, L);
             row += ROWS;
         } else {
             make_dt(delta + row * L, bias ? bias[c] : 0.0f, softplus, dtbuf, NULL, L);
@@ -234,59 +224,95 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
     return 0;
 }
 
+/* softplus(x) with torch's threshold (x > 20 passes through): max(x, 0) + log1p(exp(-|x|)), lane-wise. */
+static inline v16 vsoftplus(v16 x) {
+    const v16 zero = {0};
+    const v16 ax = (v16)((v16i)x & 0x7fffffff);
+    const v16 e = vexp2(ax * -1.44269504088896341f);
+    const v16 s = e / (e + 2.0f), s2 = s * s; /* log1p(e) = 2 atanh(s), as log1p_unit */
+    v16 p = s2 * (1.0f / 13.0f) + 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    const v16 sp = (v16)((v16i)x & (x > zero)) + 2.0f * s * p;
+    const v16i big = x > zero + 20.0f;
+    return (v16)(((v16i)x & big) | ((v16i)sp & ~big));
+}
+
+#define MAXR 16
+
+/* One group's scan for sixteen channels (one per lane): the states of all sixteen advance together, so the
+ * state contraction needs no horizontal sums. Step l visits grid position p = order[l]; the group's
+ * projections there are q = proj + p * proj_step: dt_low q[0..R-1], B q[R..R+15], C q[R+16..R+31].
+ * u and y hold the sixteen channels contiguously at u + p * u_step and y + p * y_step. */
+static inline __attribute__((always_inline)) void cross_lanes16(
+    const float *restrict u, int64_t u_step, const float *restrict proj, int64_t proj_step,
+    const int32_t *restrict order, const float *w, int R, const float *bias, const float *A, const float *D,
+    float *restrict y, int64_t y_step, int64_t P, int accumulate) {
+    v16 a[16], wv[MAXR], h[16], bv, dv;
+    for (int n = 0; n < 16; n++) {
+        h[n] = (v16){0};
+        for (int j = 0; j < 16; j++) a[n][j] = A[j * 16 + n] * 1.44269504088896341f;
+    }
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < 16; j++) wv[i][j] = w[j * R + i];
+    for (int j = 0; j < 16; j++) {
+        bv[j] = bias ? bias[j] : 0.0f;
+        dv[j] = D ? D[j] : 0.0f;
+    }
+    for (int64_t l = 0; l < P; l++) {
+        const int64_t p = order[l];
+        const float *q = proj + p * proj_step;
+        v16 x = bv;
+        for (int i = 0; i < R; i++) x += wv[i] * q[i];
+        const v16 dt = vsoftplus(x), uv = load16(u + p * u_step), dtx = dt * uv;
+        const float *restrict bq = q + R, *restrict cq = q + R + 16;
+        v16 yv = dv * uv;
+#pragma GCC unroll 16
+        for (int n = 0; n < 16; n++) {
+            h[n] = vexp2(dt * a[n]) * h[n] + dtx * bq[n];
+            yv += cq[n] * h[n];
+        }
+        float *yp = y + p * y_step;
+        if (accumulate) yv += load16(yp);
+        memcpy(yp, &yv, sizeof yv);
+    }
+}
+
 /*
  * Cross-scan forward (no gradients): K groups of Di channels each scan a shared grid of P positions in their
- * own order, and their outputs are summed back onto the grid. Per group k (channels c = k * Di + d):
- *   u      : us[k][b * u_sb + d * u_sd + pos * u_sp]           the group's input on the grid
- *   delta  : sum_i dt_w[c, i] * dlow[k][b * dlow_sb + i * P + pos]   its rank-R projection, formed here
- *   B, C   : bc[k] + b * bc_sb + pos * bc_sp + (0 .. N-1), then (N .. 2N-1)
+ * own order, and their outputs are summed back onto the grid. delta = softplus(dt_w[c] . dt_low + bias[c]).
+ * Per group k (channels c = k * Di + d):
+ *   u      : us[k][b * u_sb + pos * u_sp + d]       the group's input, channels-last
+ *   proj   : proj[k] + b * proj_sb + pos * proj_sp  its projections there: dt_low (R), B (N), C (N)
  *   order  : order[k * P + l] is the grid position visited at step l
- *   y      : y[b * y_sb + d * y_sd + pos * y_sp], overwritten with the sum over groups
- * Work is split over units = (batch, block of four channels); each unit owns its rows of y. N must be 16
- * and Di a multiple of four (the caller checks).
+ *   dt_w   : (K * Di, R); bias, D: (K * Di,) or NULL; A: (K * Di, N)
+ *   y      : y[b * y_sb + pos * y_sp + d], overwritten with the sum over groups, channels-last
+ * Work is split over units = (batch, block of sixteen channels); each unit owns its part of y.
+ * Returns -1 unless N == 16, R <= 16 and Di is a multiple of sixteen.
  */
-int cross_scan_fwd(const float *const *us, int64_t u_sb, int64_t u_sd, int64_t u_sp, const float *const *dlow,
-                   int64_t dlow_sb, const float *const *bc, int64_t bc_sb, int64_t bc_sp, const int32_t *order,
-                   const float *dt_w, const float *bias, int softplus, const float *A, const float *D, float *y,
-                   int64_t y_sb, int64_t y_sd, int64_t y_sp, int64_t K, int64_t Di, int64_t P, int64_t R,
-                   int64_t N, int64_t unit0, int64_t unit1) {
-    if (N != 16 || Di % ROWS) return -1;
-    float *raw = (float *)malloc(sizeof(float) * (size_t)P);
-    float *dtbuf = (float *)malloc(sizeof(float) * (size_t)(ROWS * P));
-    if (!raw || !dtbuf) { free(raw); free(dtbuf); return -2; }
-    const int64_t blocks = Di / ROWS;
+int cross_scan_fwd(const float *const *us, int64_t u_sb, int64_t u_sp, const float *const *proj, int64_t proj_sb,
+                   int64_t proj_sp, const int32_t *order, const float *dt_w, const float *bias, const float *A,
+                   const float *D, float *y, int64_t y_sb, int64_t y_sp, int64_t K, int64_t Di, int64_t P,
+                   int64_t R, int64_t N, int64_t unit0, int64_t unit1) {
+    if (N != 16 || R > MAXR || Di % 16) return -1;
+    const int64_t blocks = Di / 16;
     for (int64_t unit = unit0; unit < unit1; unit++) {
-        const int64_t b = unit / blocks, d0 = (unit % blocks) * ROWS;
-        float *ys[ROWS];
-        for (int r = 0; r < ROWS; r++) ys[r] = y + b * y_sb + (d0 + r) * y_sd;
+        const int64_t b = unit / blocks, d0 = (unit % blocks) * 16;
+        float *yb = y + b * y_sb + d0;
         for (int64_t k = 0; k < K; k++) {
             const int64_t c = k * Di + d0;
-            const float *dl = dlow[k] + b * dlow_sb;
-            const float *us_k[ROWS], *dts[ROWS];
-            float dv[ROWS];
-            for (int r = 0; r < ROWS; r++) {
-                const float *w = dt_w + (c + r) * R;
-                for (int64_t p = 0; p < P; p++) raw[p] = 0.0f;
-                for (int64_t i = 0; i < R; i++) {
-                    const float wi = w[i];
-                    const float *restrict row = dl + i * P;
-#pragma omp simd
-                    for (int64_t p = 0; p < P; p++) raw[p] += wi * row[p];
-                }
-                make_dt(raw, bias ? bias[c + r] : 0.0f, softplus, dtbuf + r * P, NULL, P);
-                us_k[r] = us[k] + b * u_sb + (d0 + r) * u_sd;
-                dts[r] = dtbuf + r * P;
-                dv[r] = D ? D[c + r] : 0.0f;
-            }
-            const float *bb = bc[k] + b * bc_sb;
+            const float *ub = us[k] + b * u_sb + d0, *pb = proj[k] + b * proj_sb;
+            const float *bs = bias ? bias + c : NULL, *ds = D ? D + c : NULL;
             if (k == 0) /* two call sites: each inlined copy has its store kind fixed */
-                fwd_rows16(us_k, dts, A + c * N, bb, bb + N, bc_sp, u_sp, dv, ys, y_sp, P, order, 0);
+                cross_lanes16(ub, u_sp, pb, proj_sp, order, dt_w + c * R, (int)R, bs, A + c * N, ds, yb, y_sp, P, 0);
             else
-                fwd_rows16(us_k, dts, A + c * N, bb, bb + N, bc_sp, u_sp, dv, ys, y_sp, P, order + k * P, 1);
+                cross_lanes16(ub, u_sp, pb, proj_sp, order + k * P, dt_w + c * R, (int)R, bs, A + c * N, ds, yb,
+                              y_sp, P, 1);
         }
     }
-    free(raw);
-    free(dtbuf);
     return 0;
 }
 
