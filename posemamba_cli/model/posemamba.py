@@ -1,7 +1,7 @@
 """The PoseMamba lifter: normalised 2D keypoints (b, f, 17, 2) -> root-relative 3D (b, f, 17, 3).
 
 Parameter names and order are the published ones, so published checkpoints load unchanged. The model
-only calls `selective_scan`; which kernel runs is the ops layer's business.
+only calls the `cross_selective_scan` op; which kernel runs is the ops layer's business.
 """
 
 from __future__ import annotations

@@ -71,8 +71,6 @@ def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_p
 
 
 def _fused(fused, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D):
-    srcs = [s.float().transpose(1, 2).contiguous() for s in sources]  # (b, P, Di); no copy if channels-last
-    w = x_proj_weight.detach().float()  # a weight that requires grad sends matmul down a path ~7x slower
-    projs = [torch.matmul(srcs[s], w[k].t()) for k, s in enumerate(source_index)]  # (b, P, R + 2N)
-    y = fused([srcs[s] for s in source_index], projs, orders, dt_proj_weight, dt_proj_bias, A, D)
+    srcs = [s.transpose(1, 2).contiguous() for s in sources]  # (b, P, Di); no copy if stored channels-last
+    y = fused([srcs[s] for s in source_index], x_proj_weight, orders, dt_proj_weight, dt_proj_bias, A, D)
     return None if y is None else y.transpose(1, 2)  # (b, Di, P), stored channels-last

@@ -89,18 +89,19 @@ class CpuNativeBackend:
         _check(codes, n_state)
         return y.to(u.dtype), ()
 
-    def cross_forward(self, us: list[Tensor], projs: list[Tensor], orders: Tensor, dt_weight: Tensor,
+    def cross_forward(self, us: list[Tensor], x_proj_weight: Tensor, orders: Tensor, dt_weight: Tensor,
                       dt_bias: Tensor, A: Tensor, D: Tensor | None) -> Tensor | None:
-        """The fused cross scan (see ops.cross_scan); None where the kernel does not cover the inputs.
+        """The fused cross scan (see ops.cross_scan), no gradients; None where the kernel does not cover it.
 
-        us: K float32 (batch, P, Di) channels-last inputs; projs: K (batch, P, R + 2N) projections.
-        Returns y (batch, P, Di)."""
+        us: K (batch, P, Di) channels-last inputs, one per group. Returns y (batch, P, Di)."""
         assert self._lib is not None, self._error
         batch, length, dim = us[0].shape
         K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
         if n_state != 16 or rank > 16 or dim % 16:
             return None
-        us, projs = [_f32(t) for t in us], [_f32(t) for t in projs]
+        us = [_f32(t) for t in us]
+        w = x_proj_weight.detach().float()  # a weight that requires grad sends matmul down a path ~7x slower
+        projs = [torch.matmul(u, w[k].t()) for k, u in enumerate(us)]  # (batch, P, R + 2N): dt_low, B, C
         order = orders.to(torch.int32).contiguous()
         wf, bf, Af, Df = _f32(dt_weight.reshape(K * dim, rank)), _f32(dt_bias.reshape(-1)), _f32(A), _f32(D)
         y = torch.empty(batch, length, dim, dtype=torch.float32)

@@ -50,16 +50,14 @@ static inline float exp_approx(float x) {
 }
 
 /* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, odd series to s^13 (~3e-8). */
+/* log1p(e) = 2 atanh(s), s = e / (2 + e): 2 s (1 + s^2/3 + ... + s^12/13), for a float or a 16-lane vector. */
+#define ATANH_SERIES(s2) \
+    (((((((s2) * (1.0f / 13.0f) + 1.0f / 11.0f) * (s2) + 1.0f / 9.0f) * (s2) + 1.0f / 7.0f) * (s2) + 1.0f / 5.0f) \
+      * (s2) + 1.0f / 3.0f) * (s2) + 1.0f)
+
 static inline float log1p_unit(float e) {
-    float s = e / (2.0f + e), s2 = s * s;
-    float p = 1.0f / 13.0f;
-    p = p * s2 + 1.0f / 11.0f;
-    p = p * s2 + 1.0f / 9.0f;
-    p = p * s2 + 1.0f / 7.0f;
-    p = p * s2 + 1.0f / 5.0f;
-    p = p * s2 + 1.0f / 3.0f;
-    p = p * s2 + 1.0f;
-    return 2.0f * s * p;
+    const float s = e / (2.0f + e), s2 = s * s;
+    return 2.0f * s * ATANH_SERIES(s2);
 }
 
 /* dt = softplus(delta + bias) (threshold 20, as torch) or delta + bias; also d dt / d delta if wanted. */
@@ -229,14 +227,8 @@ static inline v16 vsoftplus(v16 x) {
     const v16 zero = {0};
     const v16 ax = (v16)((v16i)x & 0x7fffffff);
     const v16 e = vexp2(ax * -1.44269504088896341f);
-    const v16 s = e / (e + 2.0f), s2 = s * s; /* log1p(e) = 2 atanh(s), as log1p_unit */
-    v16 p = s2 * (1.0f / 13.0f) + 1.0f / 11.0f;
-    p = p * s2 + 1.0f / 9.0f;
-    p = p * s2 + 1.0f / 7.0f;
-    p = p * s2 + 1.0f / 5.0f;
-    p = p * s2 + 1.0f / 3.0f;
-    p = p * s2 + 1.0f;
-    const v16 sp = (v16)((v16i)x & (x > zero)) + 2.0f * s * p;
+    const v16 s = e / (e + 2.0f), s2 = s * s;
+    const v16 sp = (v16)((v16i)x & (x > zero)) + 2.0f * s * ATANH_SERIES(s2);
     const v16i big = x > zero + 20.0f;
     return (v16)(((v16i)x & big) | ((v16i)sp & ~big));
 }
