@@ -22,19 +22,33 @@ def _ints(text: str, what: str) -> list[int]:
 
 @app.command("synthetic")
 def synthetic(
-    out: Path = typer.Argument(..., help="Pickle to write (the h36m_sh_conf_cam_source_final.pkl schema)."),
+    out: Path = typer.Argument(..., help="Pickle to write (H36M schema), or with --dataset 3dhp a folder."),
+    dataset: str = typer.Option("h36m", "--dataset", help="h36m, or 3dhp: P-STMO's two npz files in folder OUT."),
     train_subjects: str = typer.Option("1,5,6,7,8", help="Train subject numbers."),
     test_subjects: str = typer.Option("9,11", help="Test subject numbers."),
     actions: str = typer.Option("2,3,4,5", help="Human3.6M action ids 2..16, or 'all'."),
     subactions: int = typer.Option(1, min=1, help="Takes per subject and action."),
     min_frames: int = typer.Option(200, min=2, help="Shortest take (frames at 50 fps)."),
     max_frames: int = typer.Option(500, min=2, help="Longest take."),
-    noise: float = typer.Option(4.0, min=0.0, help="2D detection noise (pixels)."),
+    noise: float = typer.Option(None, min=0.0, help="2D noise in pixels (default: 4 for h36m, 0 for 3dhp)."),
     seed: int = typer.Option(0, help="Random seed (same seed, same file)."),
 ) -> None:
-    """Write a synthetic dataset: a moving H36M-17 skeleton seen by the four Human3.6M cameras."""
+    """Write a synthetic dataset: a moving H36M-17 skeleton seen by the four Human3.6M cameras, or (--dataset
+    3dhp) the 3DHP-17 skeleton in P-STMO's npz schemas (train and test file, 2048x2048 / 1920x1080 frames)."""
     from posemamba_cli.data.synthetic import SyntheticSpec, write_synthetic
 
+    if dataset.lower() in ("3dhp", "mpi3dhp", "mpi-inf-3dhp"):
+        from posemamba_cli.data.mpi3dhp_synthetic import Synthetic3DHPSpec, write_synthetic_3dhp
+
+        spec3 = Synthetic3DHPSpec(subjects=len(_ints(train_subjects, "--train-subjects")), min_frames=min_frames,
+                                  max_frames=max_frames, pixel_noise=noise or 0.0, seed=seed)
+        counts3 = write_synthetic_3dhp(out, spec3)
+        Console().print(f"wrote {out}: {counts3['train_frames']} train frames, {counts3['test_frames']} test frames "
+                        f"({counts3['valid_test_frames']} valid)")
+        return
+    if dataset.lower() != "h36m":
+        raise PoseMambaError(f"--dataset must be h36m or 3dhp, not {dataset!r}")
+    noise = 4.0 if noise is None else noise
     spec = SyntheticSpec(
         train_subjects=_ints(train_subjects, "--train-subjects"), test_subjects=_ints(test_subjects, "--test-subjects"),
         actions=list(range(2, 17)) if actions.strip().lower() == "all" else _ints(actions, "--actions"),

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from posemamba_cli.cli import eval_3dhp
 from posemamba_cli.errors import PoseMambaError
 
 
@@ -33,7 +34,8 @@ def eval(  # noqa: A001 - the command is called eval
         help="Lifter checkpoint file (ours or published .pth.tr) or a model name (posemamba-s/-b/-l).",
     ),
     data: Path = typer.Option(
-        ..., "--data", "-d", help="Preprocessed pickle (h36m_sh_conf_cam_source_final.pkl schema)."
+        ..., "--data", "-d",
+        help="Preprocessed H36M pickle, or for 3DHP data_test_3dhp.npz / the folder holding it.",
     ),
     out: Path = typer.Option(Path("eval_result.json"), "--out", "-o", help="JSON result file."),
     config: Path = typer.Option(None, "--config", "-c", help="Training YAML (clip_len, flip, no_conf, gt_2d)."),
@@ -44,8 +46,16 @@ def eval(  # noqa: A001 - the command is called eval
     cache_dir: Path = typer.Option(None, help="Where sliced clips are cached (default ~/.cache/posemamba/clips)."),
     weights_dir: Path = typer.Option(None, "--weights-dir", help="Weights folder for model names (default: weights/)."),
     offline: bool = typer.Option(False, "--offline", help="Never download a named model; say what to fetch instead."),
+    benchmark: str = typer.Option("auto", "--dataset", help="auto, h36m or 3dhp (auto: 3dhp for npz data)."),
+    joints: int = typer.Option(14, "--joints", help="3DHP: PCK/AUC joint groups, 14 (P-STMO, default) or 17."),
+    activities: Path = typer.Option(None, "--activities", help="3DHP: npz of TS1..TS6 activity labels."),
+    mat: Path = typer.Option(None, "--mat", help="3DHP: where to write inference_data.mat (default: beside OUT)."),
 ) -> None:
-    """Evaluate a lifter on the Human3.6M test clips: rich per-action table of P1 / P2 and a JSON file."""
+    """Evaluate a lifter on the Human3.6M test clips: rich per-action table of P1 / P2 and a JSON file.
+
+    On MPI-INF-3DHP (npz data): PCK@150 mm, AUC and MPJPE per sequence (and activity), a JSON file and
+    the inference_data.mat the test set's MATLAB scripts read.
+    """
     import torch
 
     from posemamba_cli.hub import resolve_weights
@@ -76,6 +86,12 @@ def eval(  # noqa: A001 - the command is called eval
         raise PoseMambaError(f"{checkpoint} takes {chans} input channels but the config says no_conf: {cfg.no_conf}")
     if cfg.clip_len > model.num_frame:
         raise PoseMambaError(f"clip_len {cfg.clip_len} is longer than the model's {model.num_frame} frames")
+    if benchmark not in ("auto", "h36m", "3dhp"):
+        raise PoseMambaError(f"--dataset must be auto, h36m or 3dhp, not {benchmark!r}")
+    if benchmark == "3dhp" or (benchmark == "auto" and eval_3dhp.is_3dhp_data(data)):
+        eval_3dhp.run(model, checkpoint_path, data, out, mat, cfg.clip_len, cfg.flip, joints, activities,
+                      batch_size, dev)
+        return
     console = Console()
     with console.status("reading the data"):
         dataset = resolve_data(cfg)

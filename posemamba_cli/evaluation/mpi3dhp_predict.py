@@ -7,12 +7,14 @@ sequence's own width -> mm. MPJPE over all 17 joints and all valid frames, in fl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from posemamba_cli.data.mpi3dhp import ROOT, EvalWindows, flip_pose
+from posemamba_cli.data.mpi3dhp import ROOT, EvalWindows, evaluation_windows, find_files, flip_pose, read_test
+from posemamba_cli.evaluation.mpi3dhp import evaluate_3dhp
 
 
 @torch.no_grad()
@@ -67,3 +69,27 @@ def windows_mpjpe(windows: EvalWindows, predictions: dict[str, np.ndarray]) -> d
     allerr = np.concatenate(list(errors.values()))
     return {"mpjpe_mm": float(np.mean(allerr, dtype=np.float64)),
             **{f"mpjpe_mm_{seq}": float(np.mean(e, dtype=np.float64)) for seq, e in errors.items()}}
+
+
+def evaluate_lifter_3dhp(
+    model: torch.nn.Module,
+    data: str | Path,
+    clip_len: int = 81,
+    flip: bool = True,
+    joints: int = 14,
+    activities: Mapping[str, np.ndarray] | None = None,
+    batch_size: int = 128,
+    device: str | torch.device = "cpu",
+    amp: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Run `model` over the 3DHP evaluation windows of `data` (`data_test_3dhp.npz` or its folder) and score
+    it: (evaluate_3dhp's result plus the reference's float32 `mpjpe_mm_reference`, predictions per sequence)."""
+    sequences = read_test(find_files(data)[1])
+    windows = evaluation_windows(sequences, clip_len)
+    in_chans = int(getattr(model, "config", {}).get("in_chans", 3))
+    preds = predict_windows(model, windows, batch_size, flip, in_chans, device, amp, progress)
+    result = evaluate_3dhp(sequences, preds, joints=joints, activities=activities)
+    result["mpjpe_mm_reference"] = windows_mpjpe(windows, preds)["mpjpe_mm"]
+    result["n_windows"] = len(windows)
+    return result, preds

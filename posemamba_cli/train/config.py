@@ -72,6 +72,8 @@ class TrainConfig:
     eval_batch_size: int = 16
     save_every_steps: int = 1000  # also write `latest` every N steps inside an epoch (0: epoch ends only)
     amp: bool = True  # bf16 autocast on CUDA
+    dataset: str = "h36m"  # h36m (the published pickle / clip folders) or mpi3dhp (P-STMO's npz files)
+    optimizer: str = "adamw"  # adamw (published H36M recipe) or adam_amsgrad (3DHP recipe: no weight decay)
     ignored_keys: list[str] = field(default_factory=list)
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -86,6 +88,8 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+DATASETS = ("h36m", "mpi3dhp")
+OPTIMIZERS = ("adamw", "adam_amsgrad")
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
@@ -135,6 +139,10 @@ def config_from_dict(raw: dict[str, Any], overrides: dict[str, Any] | None = Non
             raise PoseMambaError(
                 f"config key '{key}' is non-zero; the angle losses are not implemented (the published configs set 0)"
             )
+    if cfg.dataset not in DATASETS:
+        raise PoseMambaError(f"config key 'dataset' is {cfg.dataset!r}, expected one of {', '.join(DATASETS)}")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise PoseMambaError(f"config key 'optimizer' is {cfg.optimizer!r}, expected one of {', '.join(OPTIMIZERS)}")
     if not cfg.rootrel:
         raise PoseMambaError("rootrel: False is not supported (PoseMamba predicts root-relative 3D)")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.clip_len < 1 or cfg.data_stride < 1:

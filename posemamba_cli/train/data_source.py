@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ class TrainingData:
     train: ClipSet
     test: ClipSet
     description: str
+    task: Any = None  # a non-H36M benchmark (e.g. train.mpi3dhp_task.MPI3DHPTask); None: Human3.6M
 
 
 def default_cache_dir() -> Path:
@@ -48,6 +50,10 @@ def resolve_data(cfg: TrainConfig, data: str | Path | None = None) -> TrainingDa
     Without either, the published locations are tried: `data_root/../dt_file`, then the clip folders
     `data_root/<subset>/{train,test}` for every subset in `subset_list`.
     """
+    if cfg.dataset == "mpi3dhp":
+        from posemamba_cli.train.mpi3dhp_task import resolve_3dhp
+
+        return resolve_3dhp(cfg, data)
     explicit = data or cfg.data_file
     if explicit:
         path = Path(explicit)

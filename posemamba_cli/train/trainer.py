@@ -60,6 +60,8 @@ def test_inputs(cfg: TrainConfig, data: TrainingData) -> np.ndarray:
 def evaluate_model(model: torch.nn.Module, cfg: TrainConfig, data: TrainingData, device: torch.device,
                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Published protocol on the test clips; without the per-frame table, MPJPE in normalised units."""
+    if data.task is not None:  # another benchmark (3DHP): its own evaluation
+        return data.task.evaluate(model, cfg, device, progress)
     x = test_inputs(cfg, data)
     pred = predict_clips(model, x, cfg.eval_batch_size, flip=cfg.flip, device=device, amp=cfg.amp, progress=progress)
     if cfg.gt_2d:
@@ -123,10 +125,18 @@ class Trainer:
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
-        self.optimizer = torch.optim.AdamW(
-            [p for p in self.model.parameters() if p.requires_grad], lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-        )
-        self.dataset = ClipDataset(self.data.train, flip=cfg.flip, no_conf=cfg.no_conf, gt_2d=cfg.gt_2d, seed=cfg.seed)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if cfg.optimizer == "adam_amsgrad":  # the 3DHP recipe: weight_decay is not passed to the optimiser
+            self.optimizer = torch.optim.Adam(params, lr=cfg.learning_rate, amsgrad=True)
+        else:
+            self.optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        task = self.data.task
+        self.root = task.root_joint if task is not None else 0
+        if task is not None:
+            self.dataset = task.train_dataset(cfg)
+        else:
+            self.dataset = ClipDataset(self.data.train, flip=cfg.flip, no_conf=cfg.no_conf, gt_2d=cfg.gt_2d,
+                                       seed=cfg.seed)
         self.sampler = EpochSampler(len(self.dataset), seed=cfg.seed, world=self.dist.world, rank=self.dist.rank)
         self.loader = DataLoader(
             self.dataset, batch_size=cfg.batch_size, sampler=self.sampler, num_workers=cfg.num_workers,
@@ -232,7 +242,7 @@ class Trainer:
         sums: dict[str, float] = {}
         for x, y in self.loader:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-            y = y - y[:, :, 0:1, :]
+            y = y - y[:, :, self.root : self.root + 1, :]
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.use_amp):
                 pred = self.net(x)
             loss, parts = total_loss(pred.float(), y, self.weights)
@@ -291,7 +301,7 @@ class Trainer:
                                      progress=lambda k: progress.update(task, advance=k))
             progress.remove_task(task)
             row.update({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-        score = metrics.get("p1_mm", metrics.get("mpjpe_normalised", row.get("loss")))
+        score = metrics.get("p1_mm", metrics.get("mpjpe_mm", metrics.get("mpjpe_normalised", row.get("loss"))))
         if self.dist.enabled:
             box = [score]
             torch.distributed.broadcast_object_list(box, src=0)
@@ -304,10 +314,13 @@ class Trainer:
         self.history.append(row)
         self._save(LATEST, metrics)
         if improved:
+            if self.data.task is not None and self.dist.is_main:
+                self.data.task.save_best(self.run_dir)  # 3DHP: the best epoch's inference_data.mat
             self._save(BEST, metrics)
         if log is not None:
             log.epoch(row)
         if self.dist.is_main:
             shown = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
-                              if k in ("epoch", "loss", "p1_mm", "p2_mm", "mpjpe_normalised", "clips_per_s"))
+                              if k in ("epoch", "loss", "p1_mm", "p2_mm", "mpjpe_mm", "pck", "auc",
+                                      "mpjpe_normalised", "clips_per_s"))
             self.console.print(shown + ("  [green]best[/green]" if improved else ""))
