@@ -4,6 +4,7 @@ Library API (imported lazily so that `import posemamba_cli` stays light):
     PoseMamba        the lifter (nn.Module); PoseMamba.from_preset("S" | "B" | "L")
     load_lifter      any accepted checkpoint -> PoseMamba in eval mode
     evaluate_h36m    the published Human3.6M protocol over predictions
+    evaluate_3dhp    MPI-INF-3DHP PCK / AUC / MPJPE as the test set's MATLAB scripts compute them
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _LAZY = {
     "load_lifter": "posemamba_cli.model.checkpoint",
     "save_checkpoint": "posemamba_cli.model.checkpoint",
     "evaluate_h36m": "posemamba_cli.evaluation.protocol",
+    "evaluate_3dhp": "posemamba_cli.evaluation.mpi3dhp",
 }
 
 
@@ -33,4 +35,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'posemamba_cli' has no attribute {name!r}")
 
 
-__all__ = ["PoseMamba", "load_lifter", "save_checkpoint", "evaluate_h36m", "__version__"]
+__all__ = ["PoseMamba", "load_lifter", "save_checkpoint", "evaluate_h36m", "evaluate_3dhp", "__version__"]

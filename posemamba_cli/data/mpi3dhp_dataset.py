@@ -35,5 +35,5 @@ class Clip3DHPDataset(Dataset):
         x = x[..., : self.in_chans]
         if self.flipped(idx):
             x, y = flip_pose(x), flip_pose(y)
-        as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
-        return as_tensor(x), as_tensor(y)
+        return (torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+                torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)))
