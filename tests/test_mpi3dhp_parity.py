@@ -197,3 +197,21 @@ def test_bad_files_give_clear_errors(fx, tmp_path):
         evaluate_3dhp(fx, {**preds, "TS1": preds["TS1"][1:]})
     with pytest.raises(PoseMambaError, match="joints must be 14"):
         evaluate_3dhp(fx, preds, joints=15)
+
+
+def test_eval_command_scores_a_mat_file(fx, expected, tmp_path):
+    from typer.testing import CliRunner
+
+    from posemamba_cli.cli.app import app
+
+    out = tmp_path / "score.json"
+    args = ["eval", "--predictions", str(fx / "pipeline_inference_data.mat"), "-d", str(fx),
+            "--activities", str(fx / "activity_annotation.npz"), "--joints", "17", "-o", str(out)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "TS5" in res.output and "On The Floor" in res.output
+    result = json.loads(out.read_text())
+    stub = expected["pipeline_stub"]["matlab_port_official17"]
+    assert result["pck"] == pytest.approx(stub["overall_PCK"]["pooled_All"], rel=1e-9)
+    assert result["auc"] == pytest.approx(stub["overall_AUC"]["pooled_All"], rel=1e-9)
+    assert result["per_activity"]["Sports"]["pck"] == pytest.approx(stub["activitywise"]["PCK"]["Sports"]["Total"])

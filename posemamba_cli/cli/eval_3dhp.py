@@ -52,12 +52,22 @@ def _activities(path: Path | None, data: Path, console: Console) -> tuple[dict |
         raise PoseMambaError(f"activity file {path} is not a readable npz of TS1..TS6 arrays: {exc}") from None
 
 
+def _report(console: Console, result: dict, title: str, out: Path, record: dict) -> None:
+    from posemamba_cli.io.atomic import atomic_path
+
+    console.print(result_table(result, result["per_sequence"], title, "sequence"))
+    if "per_activity" in result:
+        console.print(result_table(result, result["per_activity"], "by activity", "activity"))
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps({**result, **record}, indent=1))
+    console.print(f"PCK {result['pck']:.2f}, AUC {result['auc']:.2f}, MPJPE {result['mpjpe_mm']:.2f} mm; wrote {out}")
+
+
 def run(model, checkpoint_path: Path, data: Path, out: Path, mat: Path | None, clip_len: int, flip: bool,
         joints: int, activities: Path | None, batch_size: int, device) -> dict:
     """Predict, score, print the tables, write the JSON and `inference_data.mat`; returns the result."""
     from posemamba_cli.evaluation.mpi3dhp import write_inference_mat
     from posemamba_cli.evaluation.mpi3dhp_predict import evaluate_lifter_3dhp
-    from posemamba_cli.io.atomic import atomic_path
 
     console = Console()
     labels, labels_path = _activities(activities, data, console)
@@ -67,16 +77,24 @@ def run(model, checkpoint_path: Path, data: Path, out: Path, mat: Path | None, c
         task = progress.add_task("predicting valid test frames", total=n)
         result, preds = evaluate_lifter_3dhp(model, data, clip_len, flip, joints, labels, batch_size, device,
                                              progress=lambda k: progress.update(task, advance=k))
-    name = f"{checkpoint_path.name} on 3DHP ({joints}-joint PCK/AUC{', flip test' if flip else ''})"
-    console.print(result_table(result, result["per_sequence"], name, "sequence"))
-    if "per_activity" in result:
-        console.print(result_table(result, result["per_activity"], "by activity", "activity"))
     mat = mat or out.parent / "inference_data.mat"
     write_inference_mat(mat, preds)
-    record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": clip_len,
-              "flip": flip, "activities": str(labels_path) if labels_path else None, "inference_mat": str(mat)}
-    with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps(record, indent=1))
-    console.print(f"PCK {result['pck']:.2f}, AUC {result['auc']:.2f}, MPJPE {result['mpjpe_mm']:.2f} mm; "
-                  f"wrote {out} and {mat}")
+    console.print(f"predictions: {mat}")
+    title = f"{checkpoint_path.name} on 3DHP ({joints}-joint PCK/AUC{', flip test' if flip else ''})"
+    _report(console, result, title, out, {"checkpoint": str(checkpoint_path), "data": str(data), "clip_len": clip_len,
+                                          "flip": flip, "activities": str(labels_path) if labels_path else None,
+                                          "inference_mat": str(mat)})  # fmt: skip
+    return result
+
+
+def score_file(predictions: Path, data: Path, out: Path, joints: int, activities: Path | None) -> dict:
+    """Score an existing `inference_data.mat` (ours or MotionAGFormer's) as the MATLAB scripts would."""
+    from posemamba_cli.evaluation.mpi3dhp import evaluate_3dhp, read_inference_mat
+
+    console = Console()
+    labels, labels_path = _activities(activities, data, console)
+    result = evaluate_3dhp(data, read_inference_mat(predictions), joints=joints, activities=labels)
+    record = {"predictions": str(predictions), "data": str(data),
+              "activities": str(labels_path) if labels_path else None}
+    _report(console, result, f"{predictions.name} on 3DHP ({joints}-joint PCK/AUC)", out, record)
     return result

@@ -30,7 +30,7 @@ def result_table(result: dict, title: str) -> Table:
 
 def eval(  # noqa: A001 - the command is called eval
     checkpoint: str = typer.Option(
-        ..., "--checkpoint", "-k",
+        None, "--checkpoint", "-k",
         help="Lifter checkpoint file (ours or published .pth.tr) or a model name (posemamba-s/-b/-l).",
     ),
     data: Path = typer.Option(
@@ -50,6 +50,9 @@ def eval(  # noqa: A001 - the command is called eval
     joints: int = typer.Option(14, "--joints", help="3DHP: PCK/AUC joint groups, 14 (P-STMO, default) or 17."),
     activities: Path = typer.Option(None, "--activities", help="3DHP: npz of TS1..TS6 activity labels."),
     mat: Path = typer.Option(None, "--mat", help="3DHP: where to write inference_data.mat (default: beside OUT)."),
+    predictions: Path = typer.Option(
+        None, "--predictions", help="3DHP: score this inference_data.mat (any model's) instead of a checkpoint."
+    ),
 ) -> None:
     """Evaluate a lifter on the Human3.6M test clips: rich per-action table of P1 / P2 and a JSON file.
 
@@ -65,6 +68,11 @@ def eval(  # noqa: A001 - the command is called eval
     from posemamba_cli.train.data_source import resolve_data
     from posemamba_cli.train.trainer import evaluate_model
 
+    if predictions is not None:
+        eval_3dhp.score_file(predictions, data, out, joints, activities)
+        return
+    if checkpoint is None:
+        raise PoseMambaError("--checkpoint is required (or, for 3DHP, --predictions inference_data.mat)")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
