@@ -10,7 +10,7 @@ import typer
 def train(
     config: Path = typer.Option(..., "--config", "-c", help="Training YAML (published keys load unchanged)."),
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder: checkpoints, log.csv, tensorboard/."),
-    data: Path = typer.Option(None, "--data", "-d", help="Preprocessed pickle or folder with train/ and test/ clips."),
+    data: Path = typer.Option(None, "--data", "-d", help="Pickle, clip folder (train/, test/) or 3DHP npz folder."),
     resume: bool = typer.Option(False, "--resume", help="Continue exactly where OUT/latest.pt stopped."),
     epochs: int = typer.Option(None, min=1, help="Override the config's epochs."),
     batch_size: int = typer.Option(None, min=1, help="Override the config's batch size (per process)."),
