@@ -168,6 +168,22 @@ def test_stub_lifter_through_our_pipeline(fx, expected, tmp_path):
     assert abs(no_flip - mpjpe["mpjpe_mm"]) > 1.0  # flip test matters for this stub
 
 
+def test_stub_lifter_through_the_eval_command_and_trainer_paths(fx):
+    from posemamba_cli.evaluation.mpi3dhp_predict import evaluate_lifter_3dhp
+    from posemamba_cli.train.config import config_from_dict
+    from posemamba_cli.train.mpi3dhp_task import MPI3DHPTask
+
+    result, _ = evaluate_lifter_3dhp(StubLifter(), fx, clip_len=81, flip=True, batch_size=50)
+    assert result["mpjpe_mm_reference"] == pytest.approx(133.9808715009599, rel=1e-6)
+    assert result["pck"] == pytest.approx(57.2106261860, abs=1e-9)
+    assert result["auc"] == pytest.approx(22.1700959260, abs=1e-9)
+    cfg = config_from_dict({"dataset": "mpi3dhp", "clip_len": 81, "no_conf": False, "eval_batch_size": 128})
+    task = MPI3DHPTask(None, mpi3dhp.read_test(fx / mpi3dhp.TEST_FILE), cfg.clip_len)
+    metrics = task.evaluate(StubLifter(), cfg, torch.device("cpu"))
+    assert metrics["mpjpe_mm"] == pytest.approx(133.9808715009599, rel=1e-6)
+    assert metrics["pck"] == pytest.approx(57.2106261860, abs=1e-9)
+
+
 def test_bad_files_give_clear_errors(fx, tmp_path):
     with pytest.raises(PoseMambaError, match="does not exist"):
         mpi3dhp.read_test(tmp_path / "absent.npz")
