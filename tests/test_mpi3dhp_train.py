@@ -24,7 +24,8 @@ TINY = dict(
     clip_len=27, data_stride=9, drop_path_rate=0.0, no_conf=False, flip=True, seed=1, lambda_diff=0.0,
     eval_batch_size=128,
 )  # fmt: skip
-SPEC = Synthetic3DHPSpec(subjects=2, cameras=2, min_frames=120, max_frames=150, test_frames=(90, 80, 70, 60, 80, 50))
+SPEC = Synthetic3DHPSpec(subjects=(1, 2), cameras=2, min_frames=120, max_frames=150,
+                         test_frames=(90, 80, 70, 60, 80, 50))
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +133,13 @@ def test_data_command_writes_and_refuses_to_overwrite(tmp_path):
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
         "activity_annotation.npz", mpi3dhp.TEST_FILE, mpi3dhp.TRAIN_FILE]
+    assert [s.name for s in mpi3dhp.read_train(tmp_path / "d" / mpi3dhp.TRAIN_FILE)][::2] == ["S1 Seq1|0", "S1 Seq2|0"]
     before = (tmp_path / "d" / mpi3dhp.TRAIN_FILE).read_bytes()
     res = runner.invoke(app, args + ["--seed", "3"])
     assert res.exit_code != 0 and "already holds" in str(res.exception)
     assert (tmp_path / "d" / mpi3dhp.TRAIN_FILE).read_bytes() == before
+    res = runner.invoke(app, ["data", "synthetic", str(tmp_path / "e"), "--dataset", "3dhp", "--train-subjects", "9"])
+    assert res.exit_code != 0 and "subjects must be" in str(res.exception)
 
 
 def test_missing_data_and_bad_config_values(tmp_path):

@@ -40,7 +40,7 @@ def synthetic(
     if dataset.lower() in ("3dhp", "mpi3dhp", "mpi-inf-3dhp"):
         from posemamba_cli.data.mpi3dhp_synthetic import Synthetic3DHPSpec, write_synthetic_3dhp
 
-        spec3 = Synthetic3DHPSpec(subjects=len(_ints(train_subjects, "--train-subjects")), min_frames=min_frames,
+        spec3 = Synthetic3DHPSpec(subjects=tuple(_ints(train_subjects, "--train-subjects")), min_frames=min_frames,
                                   max_frames=max_frames, pixel_noise=noise or 0.0, seed=seed)
         counts3 = write_synthetic_3dhp(out, spec3)
         Console().print(f"wrote {out}: {counts3['train_frames']} train frames, {counts3['test_frames']} test frames "

@@ -27,7 +27,7 @@ _ACTIONS = (2, 3, 5, 8, 9, 14)  # H36M motion profiles (gestures, sitting, walki
 class Synthetic3DHPSpec:
     """What to generate; the defaults make a small set (seconds to write)."""
 
-    subjects: int = 2
+    subjects: tuple[int, ...] = (1, 2)  # subject numbers 1..8 -> "S<s> Seq1", "S<s> Seq2"
     cameras: int = 2
     min_frames: int = 150
     max_frames: int = 300
@@ -36,8 +36,9 @@ class Synthetic3DHPSpec:
     seed: int = 0
 
     def validate(self) -> None:
-        if not 1 <= self.subjects <= 8:
-            raise PoseMambaError("subjects must be 1..8 (S1..S8)")
+        subjects = list(self.subjects)
+        if not subjects or any(not 1 <= s <= 8 for s in subjects) or len(set(subjects)) != len(subjects):
+            raise PoseMambaError(f"subjects must be distinct numbers 1..8 (S1..S8), got {list(self.subjects)}")
         if not 1 <= self.cameras <= len(TRAIN_CAMERAS):
             raise PoseMambaError(f"cameras must be 1..{len(TRAIN_CAMERAS)}")
         if self.min_frames < 2 or self.max_frames < self.min_frames:
@@ -81,7 +82,7 @@ def generate_3dhp(spec: Synthetic3DHPSpec | None = None) -> tuple[dict, dict, di
     rng = np.random.default_rng(spec.seed)
     to_3dhp = list(mpi3dhp.TO_H36M)
     train = {}
-    for s in range(1, spec.subjects + 1):
+    for s in spec.subjects:
         scale = rng.uniform(0.9, 1.1)
         for q, fps in ((1, 25), (2, 50)):
             n = int(rng.integers(spec.min_frames, spec.max_frames + 1))
