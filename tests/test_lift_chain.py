@@ -16,10 +16,10 @@ from posemamba_cli.lift import (
     quaternion_rotate,
     window_starts,
 )
-from posemamba_cli.data.h36m import flip_pose as flip_h36m
-from posemamba_cli.lift.skeleton import H36M_BONES
 from posemamba_cli.lift.track import lift_track
 from posemamba_cli.lift.world import WORLD_QUATERNION, metric_scale
+from posemamba_cli.skeleton import H36M_BONES
+from posemamba_cli.skeleton import flip_pose as flip_h36m
 from posemamba_cli.video.synthetic import body_motion, coco_from_h36m
 
 

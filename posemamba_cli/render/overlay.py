@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from posemamba_cli.lift.skeleton import H36M_BONES
+from posemamba_cli.skeleton import H36M_BONES
 from posemamba_cli.render.colors import INTERPOLATED, bone_colors
 
 _COLORS = bone_colors()
