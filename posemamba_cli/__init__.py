@@ -11,10 +11,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from posemamba_cli.perf.openmp import shorten_openmp_spin
-
-shorten_openmp_spin()  # before anything imports torch
-
 __version__ = "0.1.0"
 
 _LAZY = {

@@ -28,6 +28,7 @@ def train(
     """
     from rich.console import Console
 
+    from posemamba_cli import settings
     from posemamba_cli.train.config import load_config
     from posemamba_cli.train.data_source import resolve_data
     from posemamba_cli.train.trainer import Trainer
@@ -36,9 +37,7 @@ def train(
                                    "save_every_steps": save_every}.items() if v is not None}
     cfg = load_config(config, overrides)
     console = Console(stderr=True)
-    import os
-
-    main = os.environ.get("RANK", "0") == "0"
+    main = settings.launch_info().rank == 0
     if cfg.ignored_keys and main:
         console.print(f"[yellow]note:[/yellow] config keys not used: {', '.join(cfg.ignored_keys)}")
     dataset = resolve_data(cfg, data)

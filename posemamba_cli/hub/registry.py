@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from posemamba_cli import settings
 from posemamba_cli.hub.errors import RegistryError
 
 REGISTRY_ENV = "POSEMAMBA_REGISTRY"
@@ -174,7 +175,7 @@ class Registry:
 
 def load_registry(path: str | os.PathLike | None = None) -> Registry:
     """The registry at `path`, else at $POSEMAMBA_REGISTRY, else the built-in one."""
-    path = path or os.environ.get(REGISTRY_ENV) or None
+    path = path or settings.registry_file()
     if path:
         return Registry.from_file(path)
     text = resources.files("posemamba_cli.hub").joinpath("registry.json").read_text(encoding="utf-8")

@@ -5,19 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from posemamba_cli import settings
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.hub.fetch import by_hand_hint, fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
 
 WEIGHTS_DIR_ENV = "POSEMAMBA_WEIGHTS_DIR"
-DEFAULT_WEIGHTS_DIR = "weights"
+DEFAULT_WEIGHTS_DIR = settings.DEFAULT_WEIGHTS_DIR
 
 
 def default_weights_dir(explicit: str | os.PathLike | None = None) -> Path:
     """`explicit`, else $POSEMAMBA_WEIGHTS_DIR, else `weights/` under the current folder."""
-    chosen = explicit or os.environ.get(WEIGHTS_DIR_ENV) or DEFAULT_WEIGHTS_DIR
-    return Path(chosen).expanduser()
+    return settings.weights_dir(explicit)
 
 
 def missing_message(entry: WeightsEntry, folder: Path) -> str:
