@@ -33,7 +33,7 @@ def test_preset_state_dict_matches_manifest(shared_dir, preset):
 @pytest.mark.parametrize("backend", ["reference", "cpu", "torch"])
 def test_tiny_checkpoint_reproduces_outputs(fixtures, backend):
     model = load_lifter(fixtures["root"] / "tiny_checkpoint.pth", scan_backend=backend)
-    assert model.config["num_frame"] == 27 and model.config["dim_feat"] == 16 and model.config["depth"] == 2
+    assert (model.config.num_frame, model.config.dim_feat, model.config.depth) == (27, 16, 2)
     io = fixtures["io"]
     with torch.no_grad():
         torch.testing.assert_close(model(io["x"]), io["y"], atol=5e-5, rtol=0)
