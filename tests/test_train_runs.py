@@ -59,7 +59,7 @@ def test_small_model_learns(synthetic_file, tmp_path):
     cfg = _cfg(synthetic_file, tmp_path, epochs=3, no_eval=False, drop_path_rate=0.0)
     data = _subset(resolve_data(cfg), 160)
     torch.manual_seed(cfg.seed)
-    before = evaluate_model(PoseMamba(**cfg.model_kwargs()), cfg, data, torch.device("cpu"))["p1_mm"]
+    before = evaluate_model(PoseMamba(cfg.model), cfg, data, torch.device("cpu"))["p1_mm"]
     result = Trainer(cfg, data, tmp_path / "run", tensorboard=False).fit()
     curve = [row["p1_mm"] for row in result.history]
     assert result.status == "finished" and len(curve) == 3
@@ -144,7 +144,7 @@ def test_torchrun_two_processes_match_one_process_with_double_batch(synthetic_fi
     cfg = _cfg(synthetic_file, tmp_path, drop_path_rate=0.0, batch_size=8)
     Trainer(cfg, resolve_data(cfg), tmp_path / "one", tensorboard=False, max_steps=1).fit()
     torch.manual_seed(cfg.seed)
-    init = PoseMamba(**cfg.model_kwargs()).state_dict()
+    init = PoseMamba(cfg.model).state_dict()
     ddp, one = _weights(tmp_path / "ddp" / "latest.pt"), _weights(tmp_path / "one" / "latest.pt")
     moved = 0
     for k, w0 in init.items():
@@ -228,7 +228,7 @@ def test_resume_refuses_other_files(synthetic_file, tmp_path):
     data = _subset(resolve_data(cfg), 16)
     with pytest.raises(PoseMambaError, match="does not exist"):
         Trainer(cfg, data, tmp_path / "empty", tensorboard=False, resume=True).fit()
-    weights_only = save_checkpoint(tmp_path / "w.pt", PoseMamba(**cfg.model_kwargs()))
+    weights_only = save_checkpoint(tmp_path / "w.pt", PoseMamba(cfg.model))
     with pytest.raises(PoseMambaError, match="not a training checkpoint"):
         Trainer(cfg, data, tmp_path / "r", tensorboard=False, resume=weights_only).fit()
     Trainer(cfg, data, tmp_path / "r", tensorboard=False, max_steps=1).fit()

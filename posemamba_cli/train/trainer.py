@@ -118,7 +118,7 @@ class Trainer:
     def _build(self) -> None:
         cfg = self.cfg
         rng.seed_all(cfg.seed)
-        self.model = PoseMamba(**cfg.model_kwargs()).to(self.device)
+        self.model = PoseMamba(cfg.model).to(self.device)
         self.net: torch.nn.Module = self.model
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -146,7 +146,7 @@ class Trainer:
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "step_in_epoch" not in ckpt:
             raise PoseMambaError(f"cannot resume from {path}: it is not a training checkpoint of this tool")
         stored = {k: v for k, v in ckpt["config"].items() if k != "scan_backend"}
-        mine = {k: v for k, v in self.model.config.items() if k != "scan_backend"}
+        mine = self.model.config.architecture()
         if stored != mine:
             diff = ", ".join(f"{k}: {stored.get(k)} vs {mine.get(k)}" for k in mine if stored.get(k) != mine.get(k))
             raise PoseMambaError(f"cannot resume from {path}: the config's model differs ({diff})")
