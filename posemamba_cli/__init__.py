@@ -1,9 +1,12 @@
 """posemamba: video to 3D human pose with the PoseMamba lifter.
 
-Library API (imported lazily so that `import posemamba_cli` stays light):
-    PoseMamba        the lifter (nn.Module); PoseMamba.from_preset("S" | "B" | "L")
-    load_lifter      any accepted checkpoint -> PoseMamba in eval mode
-    evaluate_h36m    the published Human3.6M protocol over predictions
+Library API (imported lazily so that `import posemamba_cli` stays light and changes no process state):
+    PoseMamba            the lifter (nn.Module); PoseMamba.from_preset("S"), PoseMamba.from_pretrained("posemamba-b")
+    PoseMambaConfig      the lifter's settings (a dataclass; stored in our checkpoints)
+    load_lifter          a checkpoint file or pretrained name -> PoseMamba in eval mode
+    evaluate_checkpoint  checkpoint + preprocessed Human3.6M file -> P1 / P2 with the published protocol
+    evaluate_h36m        the published Human3.6M protocol over predictions
+    tune_runtime         the CLI's process tuning (OpenMP spin, malloc), for library users who want it
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ _LAZY = {
     "load_lifter": "posemamba_cli.model.checkpoint",
     "save_checkpoint": "posemamba_cli.model.checkpoint",
     "evaluate_h36m": "posemamba_cli.evaluation.protocol",
+    "evaluate_checkpoint": "posemamba_cli.evaluation.evaluate",
+    "PoseMambaConfig": "posemamba_cli.model.config",
+    "tune_runtime": "posemamba_cli.perf.runtime",
 }
 
 
@@ -29,4 +35,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'posemamba_cli' has no attribute {name!r}")
 
 
-__all__ = ["PoseMamba", "load_lifter", "save_checkpoint", "evaluate_h36m", "__version__"]
+__all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",
+           "tune_runtime", "__version__"]

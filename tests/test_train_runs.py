@@ -20,7 +20,8 @@ from posemamba_cli.data.clips import ClipSet
 from posemamba_cli.data.synthetic import SyntheticSpec, write_synthetic
 from posemamba_cli.model.checkpoint import load_file, save_checkpoint
 from posemamba_cli.model.posemamba import PoseMamba
-from posemamba_cli.train import Trainer, TrainingData, TrainingStopped, config_from_dict, evaluate_model, resolve_data
+from posemamba_cli.evaluation import evaluate_model
+from posemamba_cli.train import Trainer, TrainingData, TrainingStopped, config_from_dict, resolve_data
 
 TINY = dict(
     epochs=2, batch_size=8, learning_rate=2e-3, dim_feat=16, depth=1, clip_len=27, data_stride=27,
@@ -59,7 +60,7 @@ def test_small_model_learns(synthetic_file, tmp_path):
     cfg = _cfg(synthetic_file, tmp_path, epochs=3, no_eval=False, drop_path_rate=0.0)
     data = _subset(resolve_data(cfg), 160)
     torch.manual_seed(cfg.seed)
-    before = evaluate_model(PoseMamba(cfg.model), cfg, data, torch.device("cpu"))["p1_mm"]
+    before = evaluate_model(PoseMamba(cfg.model), data.test, flip=cfg.flip)["p1_mm"]
     result = Trainer(cfg, data, tmp_path / "run", tensorboard=False).fit()
     curve = [row["p1_mm"] for row in result.history]
     assert result.status == "finished" and len(curve) == 3

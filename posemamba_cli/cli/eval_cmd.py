@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from posemamba_cli.errors import PoseMambaError
 
 
 def result_table(result: dict, title: str) -> Table:
@@ -46,48 +43,17 @@ def eval(  # noqa: A001 - the command is called eval
     offline: bool = typer.Option(False, "--offline", help="Never download a named model; say what to fetch instead."),
 ) -> None:
     """Evaluate a lifter on the Human3.6M test clips: rich per-action table of P1 / P2 and a JSON file."""
-    import torch
+    from posemamba_cli.evaluation import evaluate_checkpoint
 
-    from posemamba_cli.hub import resolve_weights
-    from posemamba_cli.io.atomic import atomic_path
-    from posemamba_cli.model.checkpoint import load_lifter
-    from posemamba_cli.train.config import config_from_dict, load_config
-    from posemamba_cli.train.data_source import resolve_data
-    from posemamba_cli.train.trainer import evaluate_model
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
-    model = load_lifter(checkpoint_path, device=dev)
-    overrides = {"data_file": str(data), "eval_batch_size": batch_size, "epochs": 1}
-    if cache_dir is not None:
-        overrides["cache_dir"] = str(cache_dir)
-    if config:
-        cfg = load_config(config, overrides)
-    else:
-        cfg = config_from_dict({"clip_len": model.num_frame, "no_conf": model.config["in_chans"] == 2, **overrides})
-    if gt_2d is not None:
-        cfg.gt_2d = gt_2d
-    if flip is not None:
-        cfg.flip = flip
-    if (model.config["in_chans"] == 2) != cfg.no_conf:
-        chans = model.config["in_chans"]
-        raise PoseMambaError(f"{checkpoint} takes {chans} input channels but the config says no_conf: {cfg.no_conf}")
-    if cfg.clip_len > model.num_frame:
-        raise PoseMambaError(f"clip_len {cfg.clip_len} is longer than the model's {model.num_frame} frames")
     console = Console()
-    with console.status("reading the data"):
-        dataset = resolve_data(cfg)
-    if dataset.test.table is None:
-        raise PoseMambaError("--data must be a preprocessed pickle (the protocol needs the per-frame test table)")
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("predicting test clips", total=len(dataset.test))
-        result = evaluate_model(model, cfg, dataset, dev, progress=lambda k: progress.update(task, advance=k))
-    console.print(result_table(result, f"{checkpoint_path.name} on {data.name}{' (gt 2D)' if cfg.gt_2d else ''}"))
-    record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": cfg.clip_len,
-              "flip": cfg.flip, "gt_2d": cfg.gt_2d}
-    with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps(record, indent=1))
-    console.print(f"P1 {result['p1_mm']:.2f} mm, P2 {result['p2_mm']:.2f} mm; wrote {out}")
+        task = progress.add_task("predicting test clips", total=None)
+        record = evaluate_checkpoint(
+            checkpoint, data, config=config, gt_2d=gt_2d, flip=flip, batch_size=batch_size, device=device,
+            cache_dir=cache_dir, weights_dir=weights_dir, offline=offline, out=out,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    title = f"{Path(record['checkpoint']).name} on {data.name}{' (gt 2D)' if record['gt_2d'] else ''}"
+    console.print(result_table(record, title))
+    console.print(f"P1 {record['p1_mm']:.2f} mm, P2 {record['p2_mm']:.2f} mm; wrote {out}")
