@@ -7,6 +7,7 @@ from pathlib import Path
 
 from posemamba_cli import settings
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.hub.errors import DownloadError
 from posemamba_cli.hub.fetch import by_hand_hint, fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
@@ -22,9 +23,12 @@ def default_weights_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 def missing_message(entry: WeightsEntry, folder: Path) -> str:
     """The one line saying exactly how to get a missing model."""
-    dir_opt = "" if folder == Path(DEFAULT_WEIGHTS_DIR) else f" --dir {folder}"
     return (f"model '{entry.name}' is not in {folder}/ and downloads are off (--offline): run "
-            f"`posemamba download-weights {entry.name}{dir_opt}`, or {by_hand_hint(entry, folder)}")
+            f"`posemamba download-weights {entry.name}{_dir_option(folder)}`, or {by_hand_hint(entry, folder)}")
+
+
+def _dir_option(folder: Path) -> str:
+    return "" if folder == Path(DEFAULT_WEIGHTS_DIR) else f" --dir {folder}"
 
 
 def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathLike | None = None,
@@ -52,4 +56,13 @@ def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathL
         return final
     if offline:
         raise PoseMambaError(missing_message(entry, folder))
-    return fetch_entry(entry, folder, timeouts=timeouts, progress=progress).path
+    try:
+        return fetch_entry(entry, folder, timeouts=timeouts, progress=progress).path
+    except DownloadError as exc:
+        if final.is_file() or by_hand_hint(entry, folder) in str(exc):
+            raise
+        raise DownloadError(
+            f"model '{entry.name}' is not in {folder}/ and could not be downloaded ({exc}): run "
+            f"`posemamba download-weights {entry.name}{_dir_option(folder)}` once online, or "
+            f"{by_hand_hint(entry, folder)}"
+        ) from None
