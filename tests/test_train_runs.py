@@ -18,9 +18,9 @@ import yaml
 
 from posemamba_cli.data.clips import ClipSet
 from posemamba_cli.data.synthetic import SyntheticSpec, write_synthetic
+from posemamba_cli.evaluation import evaluate_model
 from posemamba_cli.model.checkpoint import load_file, save_checkpoint
 from posemamba_cli.model.posemamba import PoseMamba
-from posemamba_cli.evaluation import evaluate_model
 from posemamba_cli.train import Trainer, TrainingData, TrainingStopped, config_from_dict, resolve_data
 
 TINY = dict(
