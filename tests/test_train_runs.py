@@ -236,3 +236,23 @@ def test_resume_refuses_other_files(synthetic_file, tmp_path):
     bigger = _cfg(synthetic_file, tmp_path, dim_feat=32)
     with pytest.raises(PoseMambaError, match="model differs .*dim_feat"):
         Trainer(bigger, data, tmp_path / "r", tensorboard=False, resume=True).fit()
+
+
+def test_evaluate_checkpoint_is_the_eval_command_as_a_library_call(synthetic_file, tmp_path):
+    from posemamba_cli import evaluate_checkpoint
+
+    torch.manual_seed(0)
+    model = PoseMamba(num_frame=27, dim_feat=16, depth=1)
+    ckpt = save_checkpoint(tmp_path / "m.pt", model)
+    seen: list[tuple[int, int]] = []
+    record = evaluate_checkpoint(ckpt, synthetic_file, device="cpu", cache_dir=tmp_path / "cache",
+                                 progress=lambda done, total: seen.append((done, total)))
+    test = resolve_data(_cfg(synthetic_file, tmp_path)).test
+    direct = evaluate_model(model.eval(), test, flip=True)
+    assert record["p1_mm"] == direct["p1_mm"] > 0 and record["p2_mm"] == direct["p2_mm"]
+    assert (record["clip_len"], record["flip"], record["gt_2d"]) == (27, True, False)
+    assert seen[0] == (0, len(test)) and seen[-1] == (len(test), len(test))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "m.pt"]  # nothing written without `out`
+    no_flip = evaluate_checkpoint(ckpt, synthetic_file, device="cpu", flip=False, cache_dir=tmp_path / "cache",
+                                  out=tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["p1_mm"] == no_flip["p1_mm"] != record["p1_mm"]

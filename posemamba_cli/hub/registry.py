@@ -19,7 +19,6 @@ from typing import Any
 from posemamba_cli import settings
 from posemamba_cli.hub.errors import RegistryError
 
-REGISTRY_ENV = "POSEMAMBA_REGISTRY"
 FORMAT = "posemamba-weights-registry/1"
 KINDS = ("posemamba", "hrnet", "yolo")
 SOURCES = ("url", "gdrive_id", "ultralytics")

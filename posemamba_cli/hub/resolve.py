@@ -12,7 +12,6 @@ from posemamba_cli.hub.fetch import by_hand_hint, fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
 
-WEIGHTS_DIR_ENV = "POSEMAMBA_WEIGHTS_DIR"
 DEFAULT_WEIGHTS_DIR = settings.DEFAULT_WEIGHTS_DIR
 
 
