@@ -178,3 +178,17 @@ def test_list_shows_the_builtin_registry_offline(tmp_path, monkeypatch):
         assert name in rows, result.output
     assert "yes 2.0 kB" in rows["yolo11n *"] and "no" in rows["posemamba-s"]
     assert "Google Drive" in rows["posemamba-l"] and "openmmlab.com" in rows["hrnet-w32-256x192"]
+
+
+def test_pretrained_names_are_the_model_presets():
+    """One name space: each published lifter in the registry is the preset of the same name, sizes included."""
+    from posemamba_cli.model.config import PRESETS, preset_config, preset_name
+
+    lifters = {e.name: e for e in load_registry() if e.kind == "posemamba"}
+    assert set(lifters) == set(PRESETS)
+    for name, entry in lifters.items():
+        assert preset_name(entry.model["preset"]) == name
+        assert PoseMamba.from_preset(name).config == preset_config(entry.model["preset"])
+    with pytest.raises(RegistryError, match="unknown PoseMamba preset"):
+        Registry.from_dict({"models": [{"name": "x", "kind": "posemamba", "file": "x.pth", "url": "http://x/x",
+                                        "model": {"preset": "XL"}}]})

@@ -18,6 +18,7 @@ from typing import Any
 
 from posemamba_cli import settings
 from posemamba_cli.hub.errors import RegistryError
+from posemamba_cli.model.config import preset_name
 
 FORMAT = "posemamba-weights-registry/1"
 KINDS = ("posemamba", "hrnet", "yolo")
@@ -102,6 +103,9 @@ def _entry_from_dict(raw: Mapping[str, Any], where: str) -> WeightsEntry:
     size = raw.get("size")
     if size is not None and (not isinstance(size, int) or size <= 0):
         raise RegistryError(f"{where} ({name}): 'size' must be a positive integer of bytes")
+    preset = (raw.get("model") or {}).get("preset")
+    if raw["kind"] == "posemamba" and preset is not None and preset_name(str(preset)) is None:
+        raise RegistryError(f"{where} ({name}): unknown PoseMamba preset {preset!r} (S, B or L)")
     return WeightsEntry(**{k: v for k, v in raw.items() if v is not None or k in ("model",)})
 
 

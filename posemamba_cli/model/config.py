@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
-
-from torch import Tensor
+from typing import TYPE_CHECKING, Any
 
 from posemamba_cli.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @dataclass
