@@ -6,6 +6,7 @@ Library API (imported lazily so that `import posemamba_cli` stays light and chan
     load_lifter          a checkpoint file or pretrained name -> PoseMamba in eval mode
     evaluate_checkpoint  checkpoint + preprocessed Human3.6M file -> P1 / P2 with the published protocol
     evaluate_h36m        the published Human3.6M protocol over predictions
+    train_from_config    a training YAML -> a run folder (what `posemamba train` does)
     tune_runtime         the CLI's process tuning (OpenMP spin, malloc), for library users who want it
 """
 
@@ -24,6 +25,7 @@ _LAZY = {
     "evaluate_checkpoint": "posemamba_cli.evaluation.evaluate",
     "PoseMambaConfig": "posemamba_cli.model.config",
     "tune_runtime": "posemamba_cli.perf.runtime",
+    "train_from_config": "posemamba_cli.train.run",
 }
 
 
@@ -36,4 +38,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",
-           "tune_runtime", "__version__"]
+           "train_from_config", "tune_runtime", "__version__"]

@@ -256,3 +256,16 @@ def test_evaluate_checkpoint_is_the_eval_command_as_a_library_call(synthetic_fil
     no_flip = evaluate_checkpoint(ckpt, synthetic_file, device="cpu", flip=False, cache_dir=tmp_path / "cache",
                                   out=tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text())["p1_mm"] == no_flip["p1_mm"] != record["p1_mm"]
+
+
+def test_train_from_config_is_the_train_command_as_a_library_call(synthetic_file, tmp_path):
+    from posemamba_cli import train_from_config
+
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "cache_dir": str(tmp_path / "cache"), "my_key": 1}))
+    result = train_from_config(cfg_path, tmp_path / "run", data=synthetic_file, max_steps=2, tensorboard=False)
+    assert result.status == "interrupted" and result.global_step == 2
+    assert (tmp_path / "run" / "latest.pt").is_file()
+    again = train_from_config(cfg_path, tmp_path / "run", data=synthetic_file, resume=True, max_steps=3,
+                              tensorboard=False)
+    assert again.global_step == 2 + 3  # resumed at step 2, then max_steps more

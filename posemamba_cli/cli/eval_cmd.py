@@ -38,7 +38,9 @@ def eval(  # noqa: A001 - the command is called eval
     flip: bool = typer.Option(None, "--flip/--no-flip", help="Flip averaging (default: the config's, on)."),
     batch_size: int = typer.Option(16, min=1, help="Clips per forward pass."),
     device: str = typer.Option("auto", help="cpu, cuda, cuda:1 or auto."),
-    cache_dir: Path = typer.Option(None, help="Where sliced clips are cached (default ~/.cache/posemamba/clips)."),
+    cache_dir: Path = typer.Option(
+        None, help="Where sliced clips are cached (default: $POSEMAMBA_CACHE/clips, see posemamba info)."
+    ),
     weights_dir: Path = typer.Option(None, "--weights-dir", help="Weights folder for model names (default: weights/)."),
     offline: bool = typer.Option(False, "--offline", help="Never download a named model; say what to fetch instead."),
 ) -> None:
