@@ -24,6 +24,6 @@ def backend_status() -> dict[str, tuple[bool, str]]:
 
 
 __all__ = [
-    "ScanBackend", "ScanBackendError", "backend_names", "backend_status", "cross_selective_scan", "get_backend", "register_backend",
-    "resolve_backend", "selective_scan", "selective_scan_reference",
+    "ScanBackend", "ScanBackendError", "backend_names", "backend_status", "cross_selective_scan", "get_backend",
+    "register_backend", "resolve_backend", "selective_scan", "selective_scan_reference",
 ]
