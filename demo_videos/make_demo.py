@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from posemamba_cli.io.atomic import atomic_path
-from posemamba_cli.lift.skeleton import COCO_JOINTS, H36M_JOINTS
 from posemamba_cli.pose2d import write_keypoints_npz
+from posemamba_cli.skeleton import COCO_JOINTS, H36M_JOINTS
 from posemamba_cli.video.synthetic import make_synthetic_clip
 
 HERE = Path(__file__).resolve().parent

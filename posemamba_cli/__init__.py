@@ -1,20 +1,20 @@
 """posemamba: video to 3D human pose with the PoseMamba lifter.
 
-Library API (imported lazily so that `import posemamba_cli` stays light):
-    PoseMamba        the lifter (nn.Module); PoseMamba.from_preset("S" | "B" | "L")
-    load_lifter      any accepted checkpoint -> PoseMamba in eval mode
-    evaluate_h36m    the published Human3.6M protocol over predictions
-    evaluate_3dhp    MPI-INF-3DHP PCK / AUC / MPJPE as the test set's MATLAB scripts compute them
+Library API (imported lazily so that `import posemamba_cli` stays light and changes no process state):
+    PoseMamba            the lifter (nn.Module); PoseMamba.from_preset("S"), PoseMamba.from_pretrained("posemamba-b")
+    PoseMambaConfig      the lifter's settings (a dataclass; stored in our checkpoints)
+    load_lifter          a checkpoint file or pretrained name -> PoseMamba in eval mode
+    evaluate_checkpoint  checkpoint + preprocessed Human3.6M file -> P1 / P2 with the published protocol
+    evaluate_h36m        the published Human3.6M protocol over predictions
+    train_from_config    a training YAML -> a run folder (what `posemamba train` does)
+    evaluate_3dhp        MPI-INF-3DHP PCK / AUC / MPJPE as the test set's MATLAB scripts compute them
+    tune_runtime         the CLI's process tuning (OpenMP spin, malloc), for library users who want it
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
-
-from posemamba_cli.perf.openmp import shorten_openmp_spin
-
-shorten_openmp_spin()  # before anything imports torch
 
 __version__ = "0.1.0"
 
@@ -24,6 +24,10 @@ _LAZY = {
     "save_checkpoint": "posemamba_cli.model.checkpoint",
     "evaluate_h36m": "posemamba_cli.evaluation.protocol",
     "evaluate_3dhp": "posemamba_cli.evaluation.mpi3dhp",
+    "evaluate_checkpoint": "posemamba_cli.evaluation.evaluate",
+    "PoseMambaConfig": "posemamba_cli.model.config",
+    "tune_runtime": "posemamba_cli.perf.runtime",
+    "train_from_config": "posemamba_cli.train.run",
 }
 
 
@@ -35,4 +39,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'posemamba_cli' has no attribute {name!r}")
 
 
-__all__ = ["PoseMamba", "load_lifter", "save_checkpoint", "evaluate_h36m", "evaluate_3dhp", "__version__"]
+__all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",
+           "evaluate_3dhp", "train_from_config", "tune_runtime", "__version__"]

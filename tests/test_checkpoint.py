@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from posemamba_cli import PoseMamba, load_lifter, save_checkpoint
-from posemamba_cli.errors import CheckpointError
-from posemamba_cli.model.checkpoint import config_from_state_dict, read_state_dict
+from posemamba_cli.errors import CheckpointError, PoseMambaError
+from posemamba_cli.model import PoseMambaConfig
+from posemamba_cli.model.checkpoint import read_state_dict
 
 
 def tiny(**kw):
@@ -36,7 +37,7 @@ def test_published_layout_and_bare_state_dict(tmp_path):
     x = torch.randn(2, 5, 17, 2)
     for name in ("PoseMamba-t.pth.tr", "bare.pth"):
         loaded = load_lifter(tmp_path / name)
-        assert {k: loaded.config[k] for k in ("num_frame", "dim_feat", "depth", "mlp_ratio", "d_state")} == \
+        assert {k: getattr(loaded.config, k) for k in ("num_frame", "dim_feat", "depth", "mlp_ratio", "d_state")} == \
             {"num_frame": 9, "dim_feat": 16, "depth": 2, "mlp_ratio": 2.0, "d_state": 16}
         with torch.no_grad():
             torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
@@ -44,8 +45,8 @@ def test_published_layout_and_bare_state_dict(tmp_path):
 
 def test_sizes_of_published_presets_are_read_from_shapes():
     for preset, (dim, depth) in {"S": (64, 10), "L": (128, 20)}.items():
-        cfg = config_from_state_dict(PoseMamba.from_preset(preset).state_dict())
-        assert (cfg["dim_feat"], cfg["depth"], cfg["num_frame"], cfg["mlp_ratio"]) == (dim, depth, 243, 2.0)
+        cfg = PoseMambaConfig.from_state_dict(PoseMamba.from_preset(preset).state_dict())
+        assert (cfg.dim_feat, cfg.depth, cfg.num_frame, cfg.mlp_ratio) == (dim, depth, 243, 2.0)
 
 
 def test_missing_and_misshaped_keys_are_named(tmp_path):
@@ -53,7 +54,7 @@ def test_missing_and_misshaped_keys_are_named(tmp_path):
     del state["STEblocks.1.op.Ds"]
     state["head.1.weight"] = torch.zeros(4, 16)
     state["extra.bias"] = torch.zeros(1)
-    cfg = tiny().config
+    cfg = tiny().config.to_dict()
     torch.save({"format": "posemamba-cli/1", "config": cfg, "model": state}, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError) as err:
         load_lifter(tmp_path / "bad.pt")
@@ -94,7 +95,7 @@ def test_published_numpy_min_loss_loads(tmp_path):
                  "model_pos": {"module." + k: v for k, v in model.state_dict().items()}}
     torch.save(published, tmp_path / "PoseMamba-t.pth.tr")
     loaded = load_lifter(tmp_path / "PoseMamba-t.pth.tr")
-    assert loaded.config["dim_feat"] == 16
+    assert loaded.config.dim_feat == 16
 
 
 def test_not_a_checkpoint_and_missing_file(tmp_path):
@@ -106,3 +107,47 @@ def test_not_a_checkpoint_and_missing_file(tmp_path):
     torch.save({"weights": [1, 2]}, tmp_path / "empty.pth")
     with pytest.raises(CheckpointError, match="no model weights"):
         read_state_dict(tmp_path / "empty.pth")
+
+
+def test_checkpoints_written_with_a_dict_config_still_load(tmp_path):
+    """Our files from before the config dataclass: the same keys as a plain dict (no scan_backend in older ones)."""
+    model = tiny()
+    old = {"num_frame": 9, "num_joints": 17, "in_chans": 2, "dim_feat": 16, "depth": 2, "mlp_ratio": 2.0,
+           "d_state": 16, "drop_path_rate": 0.2, "limb_grad": "published"}
+    torch.save({"format": "posemamba-cli/1", "config": old, "model": model.state_dict(), "epoch": 1}, tmp_path / "o.pt")
+    loaded = load_lifter(tmp_path / "o.pt")
+    assert loaded.config == PoseMambaConfig(**old)
+    x = torch.randn(1, 9, 17, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    torch.save({"format": "posemamba-cli/1", "config": {**old, "heads": 4}, "model": model.state_dict()},
+               tmp_path / "future.pt")
+    with pytest.raises(CheckpointError, match="heads"):
+        load_lifter(tmp_path / "future.pt")
+
+
+def test_config_dataclass_presets_and_pretrained_names():
+    assert PoseMamba.from_preset("S").config == PoseMambaConfig(dim_feat=64, depth=10)
+    for spelling in ("L", "l", "PoseMamba-L", "posemamba-l"):
+        assert PoseMamba.from_preset(spelling, num_frame=27).config == PoseMambaConfig(num_frame=27, depth=20)
+    with pytest.raises(ValueError, match="unknown preset"):
+        PoseMamba.from_preset("XL")
+    with pytest.raises(ValueError, match="limb_grad"):
+        PoseMambaConfig(limb_grad="half")
+    base = PoseMambaConfig(num_frame=9, dim_feat=16, depth=2)
+    assert PoseMamba(base, depth=1).config == base.replace(depth=1)  # keywords replace config fields
+
+
+def test_from_pretrained_resolves_registry_names_in_the_weights_folder(tmp_path):
+    """A pretrained name resolves through the hub registry to weights_dir/<file>; offline and absent: one line."""
+    from posemamba_cli.hub import load_registry
+
+    with pytest.raises(PoseMambaError, match="posemamba-s.*download-weights posemamba-s"):
+        PoseMamba.from_pretrained("posemamba-s", weights_dir=tmp_path, offline=True)
+    model = PoseMamba.from_preset("S", num_frame=27)
+    entry = load_registry().get("posemamba-s")
+    torch.save({"epoch": 1, "model_pos": {"module." + k: v for k, v in model.state_dict().items()}},
+               tmp_path / entry.file)
+    loaded = PoseMamba.from_pretrained("posemamba-s", weights_dir=tmp_path, offline=True)
+    assert loaded.config == model.config and not loaded.training
+    assert load_lifter("posemamba-s", weights_dir=tmp_path, offline=True).config == model.config

@@ -164,8 +164,22 @@ def test_flip_and_dataset_flip_are_consistent():
         assert x.shape == (10, 17, 2)
         ref_y = clips.clip(i)[1]
         np.testing.assert_array_equal(y.numpy(), flip_pose(ref_y) if flipped else ref_y)
-    ds.set_epoch(1)
-    assert [ds.flipped(i) for i in range(4)] == [ds.flipped(i) for i in range(4)]  # deterministic per epoch
+    # a function of (seed, epoch, index) alone: a fresh dataset (a resumed or another worker's copy) agrees
+    again = ClipDataset(clips, flip=True, no_conf=True, seed=3)
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        again.set_epoch(epoch)
+        assert [ds.flipped(i) for i in range(4)] == [again.flipped(i) for i in range(4)]
+    # and it does change with the epoch and the seed (about half the clips flipped)
+    def schedule(dataset):
+        out = []
+        for epoch in range(6):
+            dataset.set_epoch(epoch)
+            out.append(tuple(dataset.flipped(i) for i in range(4)))
+        return out
+
+    assert len(set(schedule(ds))) > 1
+    assert schedule(ClipDataset(clips, flip=True, seed=4)) != schedule(ds)
     assert not ClipDataset(clips, flip=False).flipped(0)
 
 

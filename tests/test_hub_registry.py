@@ -7,6 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,6 +15,8 @@ from posemamba_cli.hub import Registry, RegistryError, VerificationError, load_r
 from posemamba_cli.hub.checksum import expected_digest
 from posemamba_cli.hub.content import drive_refusal_reason, is_plain_zip, is_torch_archive, looks_like_html
 from posemamba_cli.hub.structure import check_structure
+from posemamba_cli.model.posemamba import PoseMamba
+from posemamba_cli.pose2d.checkpoint import hrnet_state_shapes
 
 
 def test_builtin_registry_is_complete_and_consistent():
@@ -100,8 +103,7 @@ def _hrnet_entry(width: int = 32):
 
 
 def test_hrnet_structure_check_accepts_mmpose_layout_and_rejects_others(tmp_path):
-    pose2d = pytest.importorskip("posemamba_cli.pose2d.checkpoint")
-    shapes = pose2d.hrnet_state_shapes(32)
+    shapes = hrnet_state_shapes(32)
     # every tensor a broadcast view of one element: the right keys and shapes in a file of a few kB
     state = {k: torch.zeros(1).expand(s) if s else torch.zeros((), dtype=torch.long) for k, s in shapes.items()}
     good = tmp_path / "good.pth"
@@ -117,12 +119,11 @@ def test_hrnet_structure_check_accepts_mmpose_layout_and_rejects_others(tmp_path
 
 
 def test_posemamba_preset_check_uses_true_sizes(tmp_path):
-    model_mod = pytest.importorskip("posemamba_cli.model.posemamba")
     reg = Registry.from_dict({"models": [
         {"name": "s", "kind": "posemamba", "file": "s.pth.tr", "gdrive_id": "x", "model": {"preset": "S"}},
         {"name": "b", "kind": "posemamba", "file": "b.pth.tr", "gdrive_id": "y", "model": {"preset": "B"}},
     ]})
-    state = model_mod.PoseMamba.from_preset("S").state_dict()
+    state = PoseMamba.from_preset("S").state_dict()
     path = tmp_path / "s.pth.tr"
     torch.save({"epoch": 1, "model_pos": {"module." + k: v for k, v in state.items()}}, path)
     assert "PoseMamba-S" in check_structure(reg.get("s"), path)
@@ -132,11 +133,10 @@ def test_posemamba_preset_check_uses_true_sizes(tmp_path):
 
 def test_posemamba_check_against_the_published_manifest(shared_dir):
     """The preset model's keys and shapes equal the published S/B/L state dicts (manifests in ../shared)."""
-    model_mod = pytest.importorskip("posemamba_cli.model.posemamba")
     for preset in "SBL":
         manifest = json.loads((shared_dir / "fixtures" / "posemamba" / f"manifest_{preset}.json").read_text())
         expected = {k: tuple(s) for k, s in manifest["state_dict"]}
-        got = {k: tuple(v.shape) for k, v in model_mod.PoseMamba.from_preset(preset).state_dict().items()}
+        got = {k: tuple(v.shape) for k, v in PoseMamba.from_preset(preset).state_dict().items()}
         assert got == expected, preset
 
 
@@ -150,9 +150,7 @@ def test_published_fixture_checkpoint_passes_a_config_entry(shared_dir):
 def test_published_layout_with_optimizer_and_numpy_min_loss_passes(tmp_path):
     """The published training code saves {'epoch', 'lr', 'optimizer', 'model_pos', 'min_loss'}; its
     min_loss comes from numpy (np.mean), so the structural check must accept a numpy scalar there."""
-    np = pytest.importorskip("numpy")
-    model_mod = pytest.importorskip("posemamba_cli.model.posemamba")
-    model = model_mod.PoseMamba(num_frame=27, dim_feat=16, depth=2)
+    model = PoseMamba(num_frame=27, dim_feat=16, depth=2)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model(torch.zeros(1, 27, 17, 2)).sum().backward()
     opt.step()
@@ -180,3 +178,17 @@ def test_list_shows_the_builtin_registry_offline(tmp_path, monkeypatch):
         assert name in rows, result.output
     assert "yes 2.0 kB" in rows["yolo11n *"] and "no" in rows["posemamba-s"]
     assert "Google Drive" in rows["posemamba-l"] and "openmmlab.com" in rows["hrnet-w32-256x192"]
+
+
+def test_pretrained_names_are_the_model_presets():
+    """One name space: each published lifter in the registry is the preset of the same name, sizes included."""
+    from posemamba_cli.model.config import PRESETS, preset_config, preset_name
+
+    lifters = {e.name: e for e in load_registry() if e.kind == "posemamba"}
+    assert set(lifters) == set(PRESETS)
+    for name, entry in lifters.items():
+        assert preset_name(entry.model["preset"]) == name
+        assert PoseMamba.from_preset(name).config == preset_config(entry.model["preset"])
+    with pytest.raises(RegistryError, match="unknown PoseMamba preset"):
+        Registry.from_dict({"models": [{"name": "x", "kind": "posemamba", "file": "x.pth", "url": "http://x/x",
+                                        "model": {"preset": "XL"}}]})

@@ -153,11 +153,9 @@ def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def lifter_ckpt(tmp_path_factory) -> Path:
     """A small random PoseMamba (num_frame 27) written with save_checkpoint."""
-    try:
-        from posemamba_cli.model.checkpoint import save_checkpoint
-        from posemamba_cli.model.posemamba import PoseMamba
-    except ImportError as exc:
-        pytest.skip(f"lifter not importable yet: {exc}")
+    from posemamba_cli.model.checkpoint import save_checkpoint
+    from posemamba_cli.model.posemamba import PoseMamba
+
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "small.pth"
     save_checkpoint(path, PoseMamba(num_frame=27, dim_feat=16, depth=2, drop_path_rate=0.0))

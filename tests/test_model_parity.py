@@ -33,7 +33,7 @@ def test_preset_state_dict_matches_manifest(shared_dir, preset):
 @pytest.mark.parametrize("backend", ["reference", "cpu", "torch"])
 def test_tiny_checkpoint_reproduces_outputs(fixtures, backend):
     model = load_lifter(fixtures["root"] / "tiny_checkpoint.pth", scan_backend=backend)
-    assert model.config["num_frame"] == 27 and model.config["dim_feat"] == 16 and model.config["depth"] == 2
+    assert (model.config.num_frame, model.config.dim_feat, model.config.depth) == (27, 16, 2)
     io = fixtures["io"]
     with torch.no_grad():
         torch.testing.assert_close(model(io["x"]), io["y"], atol=5e-5, rtol=0)
@@ -60,7 +60,7 @@ def test_intermediates_match_step_by_step(fixtures):
     with torch.no_grad():
         model(fixtures["io"]["x"])
     expected = fixtures["inter"]
-    b, f = 2, 27
+    compared = 0
     for key, want in expected.items():
         if key.startswith("STEblocks.0.op.core:"):
             got = op.trace[key.split(":")[1]]
@@ -70,7 +70,10 @@ def test_intermediates_match_step_by_step(fixtures):
             got = seen[key]
         got = got.reshape(want.shape) if key.startswith("Spatial_patch_to_embedding") else got
         torch.testing.assert_close(got, want, atol=5e-5, rtol=1e-4, msg=lambda m, k=key: f"{k}: {m}")
-    assert len(expected) >= 15 and b * f == 54
+        compared += 1
+    # every hooked module and the scan core's traced tensors were compared, not only some of them
+    assert compared == len(expected) >= 15
+    assert {k.split(":")[0] for k in expected} >= set(names) | {"STEblocks.0.op.core"}
 
 
 @pytest.mark.parametrize("mode,key", [("published", "grads_official"), ("full", "grads_plain_autograd")])

@@ -17,7 +17,7 @@ from posemamba_cli.data.mpi3dhp_synthetic import Synthetic3DHPSpec, generate_3dh
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.model.checkpoint import load_file
 from posemamba_cli.model.posemamba import PoseMamba
-from posemamba_cli.train import Trainer, config_from_dict, evaluate_model, resolve_data
+from posemamba_cli.train import Trainer, config_from_dict, resolve_data
 
 TINY = dict(
     dataset="mpi3dhp", epochs=3, batch_size=16, learning_rate=2e-3, optimizer="adam_amsgrad", dim_feat=16, depth=1,
@@ -67,7 +67,7 @@ def test_small_model_learns_and_writes_the_best_mat(folder, tmp_path):
     data = resolve_data(cfg)
     assert data.task is not None and len(data.test) == sum(int(s.valid.sum()) for s in data.task.test_sequences)
     torch.manual_seed(cfg.seed)
-    before = evaluate_model(PoseMamba(**cfg.model_kwargs()), cfg, data, torch.device("cpu"))["mpjpe_mm"]
+    before = data.task.evaluate(PoseMamba(cfg.model), cfg, torch.device("cpu"))["mpjpe_mm"]
     result = Trainer(cfg, data, tmp_path / "run", tensorboard=False).fit()
     curve = [row["mpjpe_mm"] for row in result.history]
     assert result.status == "finished" and len(curve) == 3

@@ -90,10 +90,8 @@ def test_yolo_from_yaml_on_bus_jpg() -> None:
 
 def test_bus_jpg_through_hrnet(shared_dir, tmp_path) -> None:
     """bus.jpg with the fixture's person boxes through HRNet W32 (random weights rebuilt from the manifest)."""
-    try:
-        from posemamba_cli.pose2d import load_hrnet
-    except ImportError as exc:
-        pytest.skip(f"HRNet not importable yet: {exc}")
+    from posemamba_cli.pose2d import load_hrnet
+
     manifest = json.loads((shared_dir / "fixtures/hrnet/hrnet_w32_coco_256x192_manifest.json").read_text())
     keys = [(k, tuple(s)) for k, s in manifest["keys"]]
     bn = {k.rsplit(".", 1)[0] for k, _ in keys if k.endswith("running_mean")}

@@ -46,10 +46,11 @@ def test_total_loss_uses_the_published_weights():
 @pytest.mark.parametrize(("name", "dim", "depth"), [("S", 64, 10), ("B", 128, 10), ("L", 128, 20)])
 def test_published_configs_load(name, dim, depth):
     cfg = load_config(CONFIGS / f"PoseMamba_train_h36m_{name}.yaml")
-    assert (cfg.dim_feat, cfg.depth, cfg.clip_len, cfg.data_stride, cfg.test_stride) == (dim, depth, 243, 81, 243)
+    assert (cfg.model.dim_feat, cfg.model.depth, cfg.clip_len) == (dim, depth, 243)
+    assert (cfg.data_stride, cfg.test_stride) == (81, 243)
     assert (cfg.batch_size, cfg.learning_rate, cfg.weight_decay, cfg.lr_decay, cfg.epochs) == (4, 2e-4, 0.01, 0.99, 120)
     assert cfg.flip and cfg.no_conf and cfg.rootrel and not cfg.gt_2d
-    assert cfg.model_kwargs()["in_chans"] == 2
+    assert cfg.model.in_chans == 2 and cfg.model.num_frame == cfg.clip_len
     assert cfg.ignored_keys == []
 
 

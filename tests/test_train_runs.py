@@ -18,9 +18,10 @@ import yaml
 
 from posemamba_cli.data.clips import ClipSet
 from posemamba_cli.data.synthetic import SyntheticSpec, write_synthetic
+from posemamba_cli.evaluation import evaluate_model
 from posemamba_cli.model.checkpoint import load_file, save_checkpoint
 from posemamba_cli.model.posemamba import PoseMamba
-from posemamba_cli.train import Trainer, TrainingData, TrainingStopped, config_from_dict, evaluate_model, resolve_data
+from posemamba_cli.train import Trainer, TrainingData, TrainingStopped, config_from_dict, resolve_data
 
 TINY = dict(
     epochs=2, batch_size=8, learning_rate=2e-3, dim_feat=16, depth=1, clip_len=27, data_stride=27,
@@ -59,7 +60,7 @@ def test_small_model_learns(synthetic_file, tmp_path):
     cfg = _cfg(synthetic_file, tmp_path, epochs=3, no_eval=False, drop_path_rate=0.0)
     data = _subset(resolve_data(cfg), 160)
     torch.manual_seed(cfg.seed)
-    before = evaluate_model(PoseMamba(**cfg.model_kwargs()), cfg, data, torch.device("cpu"))["p1_mm"]
+    before = evaluate_model(PoseMamba(cfg.model), data.test, flip=cfg.flip)["p1_mm"]
     result = Trainer(cfg, data, tmp_path / "run", tensorboard=False).fit()
     curve = [row["p1_mm"] for row in result.history]
     assert result.status == "finished" and len(curve) == 3
@@ -144,7 +145,7 @@ def test_torchrun_two_processes_match_one_process_with_double_batch(synthetic_fi
     cfg = _cfg(synthetic_file, tmp_path, drop_path_rate=0.0, batch_size=8)
     Trainer(cfg, resolve_data(cfg), tmp_path / "one", tensorboard=False, max_steps=1).fit()
     torch.manual_seed(cfg.seed)
-    init = PoseMamba(**cfg.model_kwargs()).state_dict()
+    init = PoseMamba(cfg.model).state_dict()
     ddp, one = _weights(tmp_path / "ddp" / "latest.pt"), _weights(tmp_path / "one" / "latest.pt")
     moved = 0
     for k, w0 in init.items():
@@ -228,10 +229,43 @@ def test_resume_refuses_other_files(synthetic_file, tmp_path):
     data = _subset(resolve_data(cfg), 16)
     with pytest.raises(PoseMambaError, match="does not exist"):
         Trainer(cfg, data, tmp_path / "empty", tensorboard=False, resume=True).fit()
-    weights_only = save_checkpoint(tmp_path / "w.pt", PoseMamba(**cfg.model_kwargs()))
+    weights_only = save_checkpoint(tmp_path / "w.pt", PoseMamba(cfg.model))
     with pytest.raises(PoseMambaError, match="not a training checkpoint"):
         Trainer(cfg, data, tmp_path / "r", tensorboard=False, resume=weights_only).fit()
     Trainer(cfg, data, tmp_path / "r", tensorboard=False, max_steps=1).fit()
     bigger = _cfg(synthetic_file, tmp_path, dim_feat=32)
     with pytest.raises(PoseMambaError, match="model differs .*dim_feat"):
         Trainer(bigger, data, tmp_path / "r", tensorboard=False, resume=True).fit()
+
+
+def test_evaluate_checkpoint_is_the_eval_command_as_a_library_call(synthetic_file, tmp_path):
+    from posemamba_cli import evaluate_checkpoint
+
+    torch.manual_seed(0)
+    model = PoseMamba(num_frame=27, dim_feat=16, depth=1)
+    ckpt = save_checkpoint(tmp_path / "m.pt", model)
+    seen: list[tuple[int, int]] = []
+    record = evaluate_checkpoint(ckpt, synthetic_file, device="cpu", cache_dir=tmp_path / "cache",
+                                 progress=lambda done, total: seen.append((done, total)))
+    test = resolve_data(_cfg(synthetic_file, tmp_path)).test
+    direct = evaluate_model(model.eval(), test, flip=True)
+    assert record["p1_mm"] == direct["p1_mm"] > 0 and record["p2_mm"] == direct["p2_mm"]
+    assert (record["clip_len"], record["flip"], record["gt_2d"]) == (27, True, False)
+    assert seen[0] == (0, len(test)) and seen[-1] == (len(test), len(test))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "m.pt"]  # nothing written without `out`
+    no_flip = evaluate_checkpoint(ckpt, synthetic_file, device="cpu", flip=False, cache_dir=tmp_path / "cache",
+                                  out=tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["p1_mm"] == no_flip["p1_mm"] != record["p1_mm"]
+
+
+def test_train_from_config_is_the_train_command_as_a_library_call(synthetic_file, tmp_path):
+    from posemamba_cli import train_from_config
+
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump({**TINY, "cache_dir": str(tmp_path / "cache"), "my_key": 1}))
+    result = train_from_config(cfg_path, tmp_path / "run", data=synthetic_file, max_steps=2, tensorboard=False)
+    assert result.status == "interrupted" and result.global_step == 2
+    assert (tmp_path / "run" / "latest.pt").is_file()
+    again = train_from_config(cfg_path, tmp_path / "run", data=synthetic_file, resume=True, max_steps=3,
+                              tensorboard=False)
+    assert again.global_step == 2 + 3  # resumed at step 2, then max_steps more

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.text import Text
 
 from posemamba_cli import __version__
-from posemamba_cli.cli import benchmark_cmd, info_cmd
+from posemamba_cli.cli import benchmark_cmd, data_cmd, download_cmd, eval_cmd, infer_cmd, info_cmd, train_cmd
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.perf.allocator import retain_freed_memory
+from posemamba_cli.perf import tune_runtime
 
 app = typer.Typer(
     name="posemamba",
@@ -36,25 +36,21 @@ def _root(
     ),
 ) -> None:
     """Video to 3D human pose with the PoseMamba lifter."""
-    retain_freed_memory()  # every command that runs a model gains from it; harmless for the rest
 
 
 app.command("info")(info_cmd.info)
 app.command("benchmark")(benchmark_cmd.benchmark)
-from posemamba_cli.cli import download_cmd  # noqa: E402
 app.command("download-weights")(download_cmd.download_weights)
-from posemamba_cli.cli import infer_cmd  # noqa: E402
 app.command("infer")(infer_cmd.infer)
-
-from posemamba_cli.cli import data_cmd, eval_cmd, train_cmd  # noqa: E402
-
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval)
 app.add_typer(data_cmd.app, name="data")
 
 
 def main() -> None:
-    """Entry point of the console script: user errors become one red line and exit code 2."""
+    """Entry point of the console script: runtime tuning first (before torch loads), then the command;
+    user errors become one red line and exit code 2."""
+    tune_runtime()
     try:
         app()  # standalone mode: usage errors print usage and exit 2 by themselves
     except PoseMambaError as exc:

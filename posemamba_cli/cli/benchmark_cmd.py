@@ -20,22 +20,30 @@ def _int_list(text: str, what: str) -> list[int]:
 
 
 def benchmark(
-    presets: str = typer.Option("S,B,L", "--presets", "-p", help="Comma-separated presets: S, B, L."),
-    backends: str = typer.Option("auto", "--backends", help="Comma-separated scan backends (auto, cpu, torch, triton, cuda)."),
+    presets: str = typer.Option(
+        "S,B,L", "--presets", "-p", help="Comma-separated presets: S, B, L (or posemamba-s, ...)."
+    ),
+    backends: str = typer.Option(
+        "auto", "--backends", help="Comma-separated scan backends (auto, cpu, torch, triton, cuda)."
+    ),
     threads: str = typer.Option("1,2", "--threads", "-t", help="Comma-separated torch thread counts."),
     batch: int = typer.Option(1, "--batch", "-b", min=1, help="Clips per forward."),
     frames: int = typer.Option(243, "--frames", min=1, help="Frames per clip."),
     repeats: int = typer.Option(3, "--repeats", "-n", min=1, help="Timed forwards per configuration (median)."),
-    baseline: str = typer.Option("reference", "--baseline", help="Backend measured once as the in-run baseline, or 'none'."),
+    baseline: str = typer.Option(
+        "reference", "--baseline", help="Backend measured once as the in-run baseline, or 'none'."
+    ),
 ) -> None:
     """Forward time per clip of PoseMamba S/B/L for each scan backend, against an in-run baseline."""
+    from posemamba_cli.model.config import preset_name
     from posemamba_cli.ops import backend_names
     from posemamba_cli.perf.lifter_bench import BenchResult, benchmark_lifter
 
-    preset_list = [p.strip().upper() for p in presets.split(",") if p.strip()]
-    bad = [p for p in preset_list if p not in ("S", "B", "L")]
-    if bad or not preset_list:
+    asked = [p.strip() for p in presets.split(",") if p.strip()]
+    bad = [p for p in asked if preset_name(p) is None]
+    if bad or not asked:
         raise PoseMambaError(f"unknown preset(s) {', '.join(bad) or presets!r}: choose from S, B, L")
+    preset_list = [preset_name(p).removeprefix("posemamba-").upper() for p in asked]
     backend_list = [b.strip() for b in backends.split(",") if b.strip()]
     known = {"auto", "reference", *backend_names()}
     for name in backend_list + ([baseline] if baseline != "none" else []):

@@ -64,23 +64,15 @@ def synthetic(
 def check(
     data_file: Path = typer.Argument(..., help="A preprocessed pickle (published schema)."),
     clip_len: int = typer.Option(243, min=1, help="Frames per clip."),
-    train_stride: int = typer.Option(81, min=1),
-    test_stride: int = typer.Option(243, min=1),
+    train_stride: int = typer.Option(81, min=1, help="Frames between train clip starts (published: 81)."),
+    test_stride: int = typer.Option(243, min=1, help="Frames between test clip starts (published: the clip length)."),
 ) -> None:
     """Validate a preprocessed file and show its sequences and published clip counts."""
-    import numpy as np
+    from posemamba_cli.data.summary import summarize_h36m
 
-    from posemamba_cli.data.reader import read_h36m
-    from posemamba_cli.data.slicing import published_split_ids
-
-    data = read_h36m(data_file)
-    ids = published_split_ids(data["train"]["source"], data["test"]["source"], clip_len, train_stride, test_stride)
     table = Table(title=str(data_file))
     for col in ("split", "frames", "sequences", "subjects", "actions", "clips"):
         table.add_column(col, justify="right" if col != "split" else "left")
-    for (name, split), clips in zip(data.splits.items(), ids):
-        src = split["source"].astype(str)
-        subjects = sorted({s[:4] for s in np.unique(src)})
-        table.add_row(name, str(len(src)), str(len(np.unique(src))), " ".join(subjects),
-                      str(len(np.unique(split["action"]))), str(len(clips)))
+    for s in summarize_h36m(data_file, clip_len, train_stride, test_stride):
+        table.add_row(s.split, str(s.frames), str(s.sequences), " ".join(s.subjects), str(s.actions), str(s.clips))
     Console().print(table)

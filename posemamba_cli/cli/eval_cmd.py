@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -43,7 +42,9 @@ def eval(  # noqa: A001 - the command is called eval
     flip: bool = typer.Option(None, "--flip/--no-flip", help="Flip averaging (default: the config's, on)."),
     batch_size: int = typer.Option(16, min=1, help="Clips per forward pass."),
     device: str = typer.Option("auto", help="cpu, cuda, cuda:1 or auto."),
-    cache_dir: Path = typer.Option(None, help="Where sliced clips are cached (default ~/.cache/posemamba/clips)."),
+    cache_dir: Path = typer.Option(
+        None, help="Where sliced clips are cached (default: $POSEMAMBA_CACHE/clips, see posemamba info)."
+    ),
     weights_dir: Path = typer.Option(None, "--weights-dir", help="Weights folder for model names (default: weights/)."),
     offline: bool = typer.Option(False, "--offline", help="Never download a named model; say what to fetch instead."),
     benchmark: str = typer.Option("auto", "--dataset", help="auto, h36m or 3dhp (auto: 3dhp for npz data)."),
@@ -59,59 +60,30 @@ def eval(  # noqa: A001 - the command is called eval
     On MPI-INF-3DHP (npz data): PCK@150 mm, AUC and MPJPE per sequence (and activity), a JSON file and
     the inference_data.mat the test set's MATLAB scripts read.
     """
-    import torch
+    from posemamba_cli.evaluation import evaluate_checkpoint
 
-    from posemamba_cli.hub import resolve_weights
-    from posemamba_cli.io.atomic import atomic_path
-    from posemamba_cli.model.checkpoint import load_lifter
-    from posemamba_cli.train.config import config_from_dict, load_config
-    from posemamba_cli.train.data_source import resolve_data
-    from posemamba_cli.train.trainer import evaluate_model
-
+    if benchmark not in ("auto", "h36m", "3dhp"):
+        raise PoseMambaError(f"--dataset must be auto, h36m or 3dhp, not {benchmark!r}")
+    if joints not in (14, 17):
+        raise PoseMambaError(f"--joints must be 14 or 17, not {joints}")
+    is_3dhp = benchmark == "3dhp" or (benchmark == "auto" and eval_3dhp.is_3dhp_data(data))
     if predictions is not None:
         eval_3dhp.score_file(predictions, data, out, joints, activities)
         return
     if checkpoint is None:
         raise PoseMambaError("--checkpoint is required (or, for 3DHP, --predictions inference_data.mat)")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
-    model = load_lifter(checkpoint_path, device=dev)
-    overrides = {"data_file": str(data), "eval_batch_size": batch_size, "epochs": 1}
-    if cache_dir is not None:
-        overrides["cache_dir"] = str(cache_dir)
-    if config:
-        cfg = load_config(config, overrides)
-    else:
-        cfg = config_from_dict({"clip_len": model.num_frame, "no_conf": model.config["in_chans"] == 2, **overrides})
-    if gt_2d is not None:
-        cfg.gt_2d = gt_2d
-    if flip is not None:
-        cfg.flip = flip
-    if (model.config["in_chans"] == 2) != cfg.no_conf:
-        chans = model.config["in_chans"]
-        raise PoseMambaError(f"{checkpoint} takes {chans} input channels but the config says no_conf: {cfg.no_conf}")
-    if cfg.clip_len > model.num_frame:
-        raise PoseMambaError(f"clip_len {cfg.clip_len} is longer than the model's {model.num_frame} frames")
-    if benchmark not in ("auto", "h36m", "3dhp"):
-        raise PoseMambaError(f"--dataset must be auto, h36m or 3dhp, not {benchmark!r}")
-    if benchmark == "3dhp" or (benchmark == "auto" and eval_3dhp.is_3dhp_data(data)):
-        eval_3dhp.run(model, checkpoint_path, data, out, mat, cfg.clip_len, cfg.flip, joints, activities,
-                      batch_size, dev)
+    if is_3dhp:
+        eval_3dhp.run(checkpoint, data, out, mat, flip, joints, activities, batch_size, device, weights_dir, offline)
         return
     console = Console()
-    with console.status("reading the data"):
-        dataset = resolve_data(cfg)
-    if dataset.test.table is None:
-        raise PoseMambaError("--data must be a preprocessed pickle (the protocol needs the per-frame test table)")
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("predicting test clips", total=len(dataset.test))
-        result = evaluate_model(model, cfg, dataset, dev, progress=lambda k: progress.update(task, advance=k))
-    console.print(result_table(result, f"{checkpoint_path.name} on {data.name}{' (gt 2D)' if cfg.gt_2d else ''}"))
-    record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": cfg.clip_len,
-              "flip": cfg.flip, "gt_2d": cfg.gt_2d}
-    with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps(record, indent=1))
-    console.print(f"P1 {result['p1_mm']:.2f} mm, P2 {result['p2_mm']:.2f} mm; wrote {out}")
+        task = progress.add_task("predicting test clips", total=None)
+        record = evaluate_checkpoint(
+            checkpoint, data, config=config, gt_2d=gt_2d, flip=flip, batch_size=batch_size, device=device,
+            cache_dir=cache_dir, weights_dir=weights_dir, offline=offline, out=out,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    title = f"{Path(record['checkpoint']).name} on {data.name}{' (gt 2D)' if record['gt_2d'] else ''}"
+    console.print(result_table(record, title))
+    console.print(f"P1 {record['p1_mm']:.2f} mm, P2 {record['p2_mm']:.2f} mm; wrote {out}")

@@ -10,11 +10,11 @@ from rich.table import Table
 
 
 def info() -> None:
-    """Print versions, devices and which selective-scan backends work here."""
+    """Print versions, devices, which selective-scan backends work here, and every setting the tool reads."""
     import numpy
     import torch
 
-    from posemamba_cli import __version__
+    from posemamba_cli import __version__, settings
     from posemamba_cli.ops import backend_status
 
     console = Console()
@@ -32,8 +32,18 @@ def info() -> None:
     table.add_row("cuda", cuda)
     table.add_row("cpu", f"{platform.processor() or platform.machine()}, {_cpu_count()} cores")
     for name, (ok, why) in backend_status().items():
-        table.add_row(f"scan backend {name}", "[green]available[/green]" if ok else f"[yellow]unavailable[/yellow]: {why}")
+        state = "[green]available[/green]" if ok else f"[yellow]unavailable[/yellow]: {why}"
+        table.add_row(f"scan backend {name}", state)
     console.print(table)
+    env = Table(title="settings (environment variables)")
+    for column in ("variable", "value", "meaning"):
+        env.add_column(column)
+    for name, value, meaning in settings.current_values():
+        env.add_row(name, value if value is not None else "[dim](unset)[/dim]", meaning)
+    env.add_section()
+    env.add_row("cache folder", str(settings.cache_dir()), "compiled kernels and sliced clips")
+    env.add_row("weights folder", str(settings.weights_dir()), "where model names resolve")
+    console.print(env)
 
 
 def _cpu_count() -> int:

@@ -28,25 +28,14 @@ def train(
     """
     from rich.console import Console
 
-    from posemamba_cli.train.config import load_config
-    from posemamba_cli.train.data_source import resolve_data
-    from posemamba_cli.train.trainer import Trainer
+    from posemamba_cli import settings
+    from posemamba_cli.train.run import train_from_config
 
-    overrides = {k: v for k, v in {"epochs": epochs, "batch_size": batch_size, "seed": seed,
-                                   "save_every_steps": save_every}.items() if v is not None}
-    cfg = load_config(config, overrides)
     console = Console(stderr=True)
-    import os
-
-    main = os.environ.get("RANK", "0") == "0"
-    if cfg.ignored_keys and main:
-        console.print(f"[yellow]note:[/yellow] config keys not used: {', '.join(cfg.ignored_keys)}")
-    dataset = resolve_data(cfg, data)
-    if main:
-        console.print(f"data: {dataset.description}: {len(dataset.train)} train clips, {len(dataset.test)} test clips")
-    result = Trainer(cfg, dataset, out, device=device, resume=resume, max_steps=max_steps, console=console,
-                     tensorboard=tensorboard).fit()
-    if main:
+    result = train_from_config(config, out, data=data, epochs=epochs, batch_size=batch_size, seed=seed,
+                               save_every=save_every, device=device, resume=resume, max_steps=max_steps,
+                               tensorboard=tensorboard, console=console)
+    if settings.launch_info().rank == 0:
         best = f", best {result.best_p1:.2f}" if result.best_p1 is not None else ""
         steps = f"{result.epochs_done} epoch(s), {result.global_step} steps{best}"
         console.print(f"{result.status} after {steps}; run folder {out}")

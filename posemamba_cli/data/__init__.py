@@ -2,16 +2,14 @@
 
 from posemamba_cli.data.clips import ClipSet, load_clip_folder, load_clips
 from posemamba_cli.data.dataset import ClipDataset
-from posemamba_cli.data.h36m import FLIP_LEFT, FLIP_RIGHT, flip_pose
 from posemamba_cli.data.normalize import denormalize_clips, normalize_2d, normalize_3d
 from posemamba_cli.data.reader import H36MData, read_h36m
 from posemamba_cli.data.slicing import published_split_ids, split_clips
+from posemamba_cli.skeleton import flip_pose
 
 __all__ = [
     "ClipDataset",
     "ClipSet",
-    "FLIP_LEFT",
-    "FLIP_RIGHT",
     "H36MData",
     "denormalize_clips",
     "flip_pose",

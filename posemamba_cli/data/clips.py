@@ -10,10 +10,10 @@ import numpy as np
 
 from posemamba_cli.data.normalize import camera_resolutions, normalize_2d, normalize_3d
 from posemamba_cli.data.reader import H36MData, read_h36m
-from posemamba_cli.data.safe_pickle import load_pickle
 from posemamba_cli.data.slicing import published_split_ids
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.io.safe_load import load_pickle
 
 CACHE_VERSION = 1
 #: per-frame arrays of the test split that the evaluation protocol reads (kept with the test clips).

@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import Dataset
 
 from posemamba_cli.data.clips import ClipSet
-from posemamba_cli.data.h36m import flip_pose
+from posemamba_cli.skeleton import flip_pose
 
 
 def gt_2d_input(labels: np.ndarray) -> np.ndarray:

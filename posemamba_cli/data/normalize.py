@@ -1,7 +1,5 @@
-"""Screen normalisation of the published preprocessing: pixels <-> [-1, 1] with the camera's resolution.
-
-The arithmetic mirrors the published code (float32 arrays, float64 offsets) so results match bit for bit.
-"""
+"""The published preprocessing's screen normalisation applied per frame with each camera's resolution
+(the formula is `posemamba_cli.skeleton.normalize_screen`, float32 as published: bit for bit)."""
 
 from __future__ import annotations
 
@@ -9,6 +7,7 @@ import numpy as np
 
 from posemamba_cli.data.h36m import CAMERA_RESOLUTIONS
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.skeleton import denormalize_screen, normalize_screen
 
 
 def camera_resolutions(camera_names: np.ndarray) -> np.ndarray:
@@ -36,7 +35,7 @@ def normalize_2d(xy: np.ndarray, wh: np.ndarray) -> np.ndarray:
     """(N, J, 2) pixels with per-frame (N, 2) resolution -> v / w * 2 - [1, h / w] (float32)."""
     out = np.asarray(xy, dtype=np.float32)[..., :2].copy()
     for mask, w, h in _groups(wh):
-        out[mask] = out[mask] / w * 2 - np.array([1, h / w])
+        out[mask] = normalize_screen(out[mask], w, h, np.float32)
     return out
 
 
@@ -44,8 +43,7 @@ def normalize_3d(xyz: np.ndarray, wh: np.ndarray) -> np.ndarray:
     """(N, J, 3) image-space 3D -> x, y as in `normalize_2d`, z / w * 2 (float32)."""
     out = np.asarray(xyz, dtype=np.float32)[..., :3].copy()
     for mask, w, h in _groups(wh):
-        out[mask, :, :2] = out[mask, :, :2] / w * 2 - np.array([1, h / w])
-        out[mask, :, 2:] = out[mask, :, 2:] / w * 2
+        out[mask] = normalize_screen(out[mask], w, h, np.float32)
     return out
 
 
@@ -54,6 +52,5 @@ def denormalize_clips(clips: np.ndarray, clip_wh: np.ndarray) -> np.ndarray:
     data = np.asarray(clips)
     for idx in range(len(data)):
         res_w, res_h = clip_wh[idx]
-        data[idx, :, :, :2] = (data[idx, :, :, :2] + np.array([1, res_h / res_w])) * res_w / 2
-        data[idx, :, :, 2:] = data[idx, :, :, 2:] * res_w / 2
+        data[idx, :, :, :3] = denormalize_screen(data[idx, :, :, :3], res_w, res_h)
     return data

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from posemamba_cli.data.h36m import CAMERA_RESOLUTIONS
-from posemamba_cli.data.safe_pickle import load_pickle
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.io.safe_load import load_pickle
 
 SPLITS = ("train", "test")
 #: key -> trailing shape (None: 1-D); `confidence` is optional and may be (N, 17) or (N, 17, 1).

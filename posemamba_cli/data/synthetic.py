@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from posemamba_cli.data.h36m import ACTIONS, CAMERA_RESOLUTIONS, PARENTS
+from posemamba_cli.data.h36m import ACTIONS, CAMERA_RESOLUTIONS
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.skeleton import H36M_PARENTS
 
 CAMERAS = tuple(CAMERA_RESOLUTIONS)  # ca_01 .. ca_04
 FPS = 50.0
@@ -119,8 +120,8 @@ def _motion(rng: np.random.Generator, n: int, action: int, scale: float) -> np.n
     pos = np.zeros((n, 17, 3))
     glob[0] = root_rot
     for j in range(1, 17):
-        glob[j] = glob[PARENTS[j]] @ local[j]
-        pos[:, j] = pos[:, PARENTS[j]] + (glob[j] @ offsets[j])
+        glob[j] = glob[H36M_PARENTS[j]] @ local[j]
+        pos[:, j] = pos[:, H36M_PARENTS[j]] + (glob[j] @ offsets[j])
     # walk forward along the heading; keep the lowest ankle on the floor
     step = p["speed"] * rng.uniform(0.8, 1.2) / FPS
     fwd = np.stack([-np.sin(heading), np.cos(heading), np.zeros(n)], axis=-1) * step

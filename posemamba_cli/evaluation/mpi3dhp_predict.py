@@ -18,6 +18,12 @@ from posemamba_cli.evaluation.mpi3dhp import evaluate_3dhp
 
 
 @torch.no_grad()
+def model_in_chans(model: torch.nn.Module, default: int) -> int:
+    """Input channels of a lifter (2: x, y; 3: with confidence) from its config, else `default`."""
+    return int(getattr(getattr(model, "config", None), "in_chans", default))
+
+
+@torch.no_grad()
 def predict_windows(
     model: torch.nn.Module,
     windows: EvalWindows,
@@ -87,9 +93,102 @@ def evaluate_lifter_3dhp(
     it: (evaluate_3dhp's result plus the reference's float32 `mpjpe_mm_reference`, predictions per sequence)."""
     sequences = read_test(find_files(data)[1])
     windows = evaluation_windows(sequences, clip_len)
-    in_chans = int(getattr(model, "config", {}).get("in_chans", 3))
+    in_chans = model_in_chans(model, 3)
     preds = predict_windows(model, windows, batch_size, flip, in_chans, device, amp, progress)
     result = evaluate_3dhp(sequences, preds, joints=joints, activities=activities)
     result["mpjpe_mm_reference"] = windows_mpjpe(windows, preds)["mpjpe_mm"]
     result["n_windows"] = len(windows)
     return result, preds
+
+
+def read_activities(path: str | Path | None, data: str | Path) -> tuple[dict[str, np.ndarray] | None, Path | None]:
+    """Activity labels: `path` (an npz of TS1..TS6 arrays), else `activity_annotation.npz` in the data folder."""
+    from posemamba_cli.errors import PoseMambaError
+
+    data = Path(data)
+    if path is None and data.is_dir() and (data / "activity_annotation.npz").is_file():
+        path = data / "activity_annotation.npz"
+    if path is None:
+        return None, None
+    path = Path(path)
+    if not path.is_file():
+        raise PoseMambaError(f"activity file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}, path
+    except (OSError, ValueError) as exc:
+        raise PoseMambaError(f"activity file {path} is not a readable npz of TS1..TS6 arrays: {exc}") from None
+
+
+def evaluate_checkpoint_3dhp(
+    checkpoint: str | Path,
+    data: str | Path,
+    *,
+    flip: bool | None = None,
+    joints: int = 14,
+    activities: str | Path | None = None,
+    batch_size: int = 16,
+    device: str = "auto",
+    weights_dir: str | Path | None = None,
+    offline: bool = False,
+    out: str | Path | None = None,
+    mat: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """`posemamba eval` on MPI-INF-3DHP as one call: checkpoint (file or name) -> predictions of every valid
+    test frame -> PCK / AUC / MPJPE per sequence (and activity). Writes `inference_data.mat` (to `mat`, else
+    beside `out`) and, when `out` is given, the JSON record; returns the record."""
+    import json
+
+    from posemamba_cli.device import resolve_device
+    from posemamba_cli.evaluation.mpi3dhp import write_inference_mat
+    from posemamba_cli.hub.resolve import resolve_weights
+    from posemamba_cli.io.atomic import atomic_path
+    from posemamba_cli.model.checkpoint import load_lifter
+
+    flip = True if flip is None else flip
+    dev = resolve_device(device)
+    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
+    model = load_lifter(checkpoint_path, device=dev)
+    labels, labels_path = read_activities(activities, data)
+    total = sum(int(s.valid.sum()) for s in read_test(find_files(data)[1]))
+    done = 0
+
+    def advance(k: int) -> None:
+        nonlocal done
+        done += k
+        progress(done, total)
+
+    if progress is not None:
+        progress(0, total)
+    result, preds = evaluate_lifter_3dhp(model, data, model.num_frame, flip, joints, labels, batch_size, dev,
+                                         progress=advance if progress is not None else None)
+    if mat is None:
+        mat = (Path(out).parent if out is not None else Path(".")) / "inference_data.mat"
+    mat_path = Path(mat)
+    write_inference_mat(mat_path, preds)
+    record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": model.num_frame,
+              "flip": flip, "joints": joints, "activities": str(labels_path) if labels_path else None,
+              "inference_mat": str(mat_path)}
+    if out is not None:
+        with atomic_path(Path(out)) as tmp:
+            tmp.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def score_predictions_3dhp(predictions: str | Path, data: str | Path, *, joints: int = 14,
+                           activities: str | Path | None = None, out: str | Path | None = None) -> dict:
+    """Score an existing `inference_data.mat` (ours or MotionAGFormer's) as the MATLAB scripts would."""
+    import json
+
+    from posemamba_cli.evaluation.mpi3dhp import read_inference_mat
+    from posemamba_cli.io.atomic import atomic_path
+
+    labels, labels_path = read_activities(activities, data)
+    result = evaluate_3dhp(data, read_inference_mat(predictions), joints=joints, activities=labels)
+    record = {**result, "predictions": str(predictions), "data": str(data), "joints": joints,
+              "activities": str(labels_path) if labels_path else None}
+    if out is not None:
+        with atomic_path(Path(out)) as tmp:
+            tmp.write_text(json.dumps(record, indent=1))
+    return record

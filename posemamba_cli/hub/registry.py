@@ -16,9 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from posemamba_cli import settings
 from posemamba_cli.hub.errors import RegistryError
+from posemamba_cli.model.config import preset_name
 
-REGISTRY_ENV = "POSEMAMBA_REGISTRY"
 FORMAT = "posemamba-weights-registry/1"
 KINDS = ("posemamba", "hrnet", "yolo")
 SOURCES = ("url", "gdrive_id", "ultralytics")
@@ -102,6 +103,9 @@ def _entry_from_dict(raw: Mapping[str, Any], where: str) -> WeightsEntry:
     size = raw.get("size")
     if size is not None and (not isinstance(size, int) or size <= 0):
         raise RegistryError(f"{where} ({name}): 'size' must be a positive integer of bytes")
+    preset = (raw.get("model") or {}).get("preset")
+    if raw["kind"] == "posemamba" and preset is not None and preset_name(str(preset)) is None:
+        raise RegistryError(f"{where} ({name}): unknown PoseMamba preset {preset!r} (S, B or L)")
     return WeightsEntry(**{k: v for k, v in raw.items() if v is not None or k in ("model",)})
 
 
@@ -174,7 +178,7 @@ class Registry:
 
 def load_registry(path: str | os.PathLike | None = None) -> Registry:
     """The registry at `path`, else at $POSEMAMBA_REGISTRY, else the built-in one."""
-    path = path or os.environ.get(REGISTRY_ENV) or None
+    path = path or settings.registry_file()
     if path:
         return Registry.from_file(path)
     text = resources.files("posemamba_cli.hub").joinpath("registry.json").read_text(encoding="utf-8")

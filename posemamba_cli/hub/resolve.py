@@ -5,26 +5,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from posemamba_cli import settings
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.hub.errors import DownloadError
 from posemamba_cli.hub.fetch import by_hand_hint, fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
 
-WEIGHTS_DIR_ENV = "POSEMAMBA_WEIGHTS_DIR"
-DEFAULT_WEIGHTS_DIR = "weights"
+DEFAULT_WEIGHTS_DIR = settings.DEFAULT_WEIGHTS_DIR
 
 
 def default_weights_dir(explicit: str | os.PathLike | None = None) -> Path:
     """`explicit`, else $POSEMAMBA_WEIGHTS_DIR, else `weights/` under the current folder."""
-    chosen = explicit or os.environ.get(WEIGHTS_DIR_ENV) or DEFAULT_WEIGHTS_DIR
-    return Path(chosen).expanduser()
+    return settings.weights_dir(explicit)
 
 
 def missing_message(entry: WeightsEntry, folder: Path) -> str:
     """The one line saying exactly how to get a missing model."""
-    dir_opt = "" if folder == Path(DEFAULT_WEIGHTS_DIR) else f" --dir {folder}"
     return (f"model '{entry.name}' is not in {folder}/ and downloads are off (--offline): run "
-            f"`posemamba download-weights {entry.name}{dir_opt}`, or {by_hand_hint(entry, folder)}")
+            f"`posemamba download-weights {entry.name}{_dir_option(folder)}`, or {by_hand_hint(entry, folder)}")
+
+
+def _dir_option(folder: Path) -> str:
+    return "" if folder == Path(DEFAULT_WEIGHTS_DIR) else f" --dir {folder}"
 
 
 def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathLike | None = None,
@@ -52,4 +55,13 @@ def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathL
         return final
     if offline:
         raise PoseMambaError(missing_message(entry, folder))
-    return fetch_entry(entry, folder, timeouts=timeouts, progress=progress).path
+    try:
+        return fetch_entry(entry, folder, timeouts=timeouts, progress=progress).path
+    except DownloadError as exc:
+        if final.is_file() or by_hand_hint(entry, folder) in str(exc):
+            raise
+        raise DownloadError(
+            f"model '{entry.name}' is not in {folder}/ and could not be downloaded ({exc}): run "
+            f"`posemamba download-weights {entry.name}{_dir_option(folder)}` once online, or "
+            f"{by_hand_hint(entry, folder)}"
+        ) from None

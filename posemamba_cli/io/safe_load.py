@@ -1,8 +1,9 @@
-"""Load PyTorch checkpoint files without running code from them.
+"""Load pickled files without running code from them: PyTorch checkpoints and pickled data files.
 
 torch's weights-only unpickler, widened by exactly the numpy globals that plain arrays, scalars and dtypes
 need (published checkpoints carry a numpy `min_loss`, mmpose's carry numpy objects in `meta`). Anything
-else in the pickle is refused with an error that names it.
+else in the pickle is refused with an error that names it. Data files (the preprocessed Human3.6M pickle)
+go through a plain unpickler restricted to containers and numpy arrays.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import os
 import pickle
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from posemamba_cli.errors import CheckpointError
+from posemamba_cli.errors import CheckpointError, PoseMambaError
 
 
 def numpy_safe_globals() -> list:
@@ -50,3 +52,35 @@ def safe_torch_load(path: str | os.PathLike) -> object:
     except Exception as exc:  # any failure to parse a user's file is a user error, not a crash
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:200]})") from None
+
+
+_ALLOWED = {
+    ("builtins", "dict"), ("builtins", "list"), ("builtins", "tuple"), ("builtins", "set"),
+    ("builtins", "str"), ("builtins", "int"), ("builtins", "float"), ("builtins", "bool"),
+    ("builtins", "slice"), ("builtins", "range"), ("builtins", "frozenset"), ("builtins", "complex"),
+    ("collections", "OrderedDict"), ("_codecs", "encode"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+}  # fmt: skip
+_NUMPY_DTYPES = ("numpy.dtypes",)
+
+
+class _Restricted(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED or module in _NUMPY_DTYPES:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def load_pickle(path: str | Path, what: str = "data file") -> Any:
+    """Load a pickle of dicts/lists/numpy arrays; any failure becomes a one-line PoseMambaError."""
+    path = Path(path)
+    if not path.is_file():
+        raise PoseMambaError(f"{what} {path} does not exist")
+    try:
+        with path.open("rb") as fh:
+            return _Restricted(fh, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise PoseMambaError(f"{what} {path} is not a readable pickle: {exc}") from None

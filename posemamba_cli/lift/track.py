@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from posemamba_cli.lift.coco_to_h36m import coco_to_h36m
-from posemamba_cli.lift.normalize import normalize_screen, normalized_to_pixel_scale
 from posemamba_cli.lift.windows import Lifter, lift_sequence
 from posemamba_cli.lift.world import camera_to_world, metric_scale
+from posemamba_cli.skeleton import normalize_screen, normalized_to_pixel_scale
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from posemamba_cli.data.h36m import flip_pose
+from posemamba_cli.skeleton import flip_pose
 
 Lifter = Callable[[torch.Tensor], torch.Tensor]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posemamba_cli.lift.skeleton import H36M_BONE_LENGTHS_MM, H36M_BONES
+from posemamba_cli.skeleton import H36M_BONE_LENGTHS_MM, H36M_BONES
 
 # The demo's fixed camera-to-world rotation, (w, x, y, z).
 WORLD_QUATERNION = np.array([0.1407, -0.1501, -0.7552, 0.6223])

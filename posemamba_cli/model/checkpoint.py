@@ -1,7 +1,8 @@
 """Reading and writing lifter checkpoints: the published layout, bare state dicts, and our own format.
 
 Loading always uses torch's weights-only unpickler, so a downloaded file cannot run code.
-Our format: {'format': 'posemamba-cli/1', 'config': model.config, 'model': state_dict, **extra}.
+Our format: {'format': 'posemamba-cli/1', 'config': model.config.to_dict(), 'model': state_dict, **extra};
+checkpoints written when the config was a plain dict hold the same keys and load the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch import Tensor
 from posemamba_cli.errors import CheckpointError
 from posemamba_cli.io.atomic import atomic_path
 from posemamba_cli.io.safe_load import safe_torch_load
+from posemamba_cli.model.config import PoseMambaConfig
 from posemamba_cli.model.posemamba import PoseMamba
 
 FORMAT = "posemamba-cli/1"
@@ -47,21 +49,6 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict | 
     return _split_layout(load_file(path), str(path))
 
 
-def config_from_state_dict(state: dict[str, Tensor]) -> dict[str, Any]:
-    """Model sizes read off tensor shapes (for published files, which store no config)."""
-    try:
-        num_frame, dim = state["Temporal_pos_embed"].shape[1:]
-        num_joints = state["Spatial_pos_embed"].shape[1]
-        in_chans = state["Spatial_patch_to_embedding.weight"].shape[1]
-        depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("STEblocks."))
-        hidden = state["STEblocks.0.mlp.fc1.weight"].shape[0]
-        d_state = state["STEblocks.0.op.A_logs"].shape[1]
-    except (KeyError, ValueError, IndexError) as exc:
-        raise CheckpointError(f"not a PoseMamba state dict (cannot read its sizes: {exc})") from None
-    return dict(num_frame=int(num_frame), num_joints=int(num_joints), in_chans=int(in_chans), dim_feat=int(dim),
-                depth=depth, mlp_ratio=hidden / dim, d_state=int(d_state))
-
-
 def check_state_dict(model: torch.nn.Module, state: dict[str, Tensor], source: str = "checkpoint") -> None:
     """Raise CheckpointError naming missing, unexpected and mis-shaped keys."""
     expected = model.state_dict()
@@ -78,13 +65,33 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, Tensor], source: s
         raise CheckpointError(f"{source} does not fit the model: " + "; ".join(parts))
 
 
-def load_lifter(path: str | os.PathLike, device: str | torch.device = "cpu", strict: bool = True,
-                **overrides: Any) -> PoseMamba:
-    """A PoseMamba rebuilt from any accepted checkpoint, weights loaded, in eval mode."""
-    state, config = read_state_dict(path)
-    config = {**(config or config_from_state_dict(state)), **overrides}
+def stored_config(state: dict[str, Tensor], stored: dict | None, source: str = "checkpoint") -> PoseMambaConfig:
+    """The config a checkpoint stored (ours), else the one its tensor shapes imply (published, bare)."""
+    if stored is None:
+        return PoseMambaConfig.from_state_dict(state)
     try:
-        model = PoseMamba(**config)
+        return PoseMambaConfig.from_dict(stored)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source}: its stored model config is not one this version reads ({exc})") from None
+
+
+def load_lifter(path_or_name: str | os.PathLike, device: str | torch.device = "cpu", strict: bool = True,
+                weights_dir: str | os.PathLike | None = None, offline: bool = False, **overrides: Any) -> PoseMamba:
+    """A PoseMamba rebuilt from any accepted checkpoint, weights loaded, in eval mode.
+
+    `path_or_name` is a file (published `.pth.tr`, a bare state dict, or ours) or a pretrained name from the
+    hub registry (`posemamba-s`, `posemamba-b`, `posemamba-l`): fetched into `weights_dir` on first use and
+    verified, unless `offline` (then a missing file is a one-line error saying how to get it).
+    """
+    path = path_or_name
+    if not Path(path_or_name).expanduser().exists():
+        from posemamba_cli.hub.resolve import resolve_weights
+
+        path = resolve_weights(path_or_name, weights_dir, offline=offline)
+    state, stored = read_state_dict(path)
+    try:
+        config = stored_config(state, stored, str(path)).replace(**overrides)
+        model = PoseMamba(config)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot build a PoseMamba from its config ({exc})") from None
     if strict:
@@ -96,7 +103,7 @@ def load_lifter(path: str | os.PathLike, device: str | torch.device = "cpu", str
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, **extra: Any) -> Path:
     """Write our format atomically (temporary name, then rename); returns the path."""
     core = getattr(model, "module", model)  # unwrap DDP / DataParallel
-    payload = {"format": FORMAT, "config": dict(core.config), "model": core.state_dict(), **extra}
+    payload = {"format": FORMAT, "config": core.config.to_dict(), "model": core.state_dict(), **extra}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return Path(path)

@@ -15,17 +15,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from posemamba_cli.model.config import PoseMambaConfig, preset_config
 from posemamba_cli.ops import cross_selective_scan
 
 # Published "limb" parent list used by the global-local scan (not the anatomical tree).
 LIMB_PARENTS = [0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16]
 _LIMB_INDEX = torch.tensor(LIMB_PARENTS)
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "S": {"dim_feat": 64, "depth": 10},
-    "B": {"dim_feat": 128, "depth": 10},
-    "L": {"dim_feat": 128, "depth": 20},
-}
 
 
 class DropPath(nn.Module):
@@ -143,29 +139,29 @@ class Block(nn.Module):
 
 
 class PoseMamba(nn.Module):
-    """PoseMamba: (b, f <= num_frame, J, 2) normalised 2D -> (b, f, J, 3) root-relative 3D."""
+    """PoseMamba: (b, f <= num_frame, J, 2) normalised 2D -> (b, f, J, 3) root-relative 3D.
 
-    def __init__(
-        self, num_frame: int = 243, num_joints: int = 17, in_chans: int = 2, dim_feat: int = 128,
-        depth: int = 10, mlp_ratio: float = 2.0, d_state: int = 16, drop_path_rate: float = 0.2,
-        limb_grad: str = "published", scan_backend: str = "auto",
-    ) -> None:
+    Built from a `PoseMambaConfig`, or from its fields as keywords (`PoseMamba(num_frame=27, depth=2)`);
+    keywords given with a config replace its fields.
+    """
+
+    def __init__(self, config: PoseMambaConfig | None = None, **fields: Any) -> None:
         super().__init__()
-        if limb_grad not in ("published", "full"):
-            raise ValueError(f"limb_grad must be 'published' or 'full', not {limb_grad!r}")
-        if num_joints != len(LIMB_PARENTS):
-            raise ValueError(f"PoseMamba's limb scan is defined for {len(LIMB_PARENTS)} joints, not {num_joints}")
-        self.config = dict(
-            num_frame=num_frame, num_joints=num_joints, in_chans=in_chans, dim_feat=dim_feat, depth=depth,
-            mlp_ratio=mlp_ratio, d_state=d_state, drop_path_rate=drop_path_rate, limb_grad=limb_grad,
-            scan_backend=scan_backend,
+        config = config or PoseMambaConfig()
+        config = config.replace(**fields) if fields else config
+        if config.num_joints != len(LIMB_PARENTS):
+            raise ValueError(
+                f"PoseMamba's limb scan is defined for {len(LIMB_PARENTS)} joints, not {config.num_joints}"
+            )
+        self.config = config
+        C, depth = config.dim_feat, config.depth
+        self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, config.num_joints, C))
+        self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, config.num_frame, C))
+        self.Spatial_patch_to_embedding = nn.Linear(config.in_chans, C)
+        rates = torch.linspace(0, config.drop_path_rate, depth).tolist()
+        make = lambda i: Block(  # noqa: E731
+            C, config.mlp_ratio, config.d_state, rates[i], config.limb_grad, config.scan_backend
         )
-        C = dim_feat
-        self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, num_joints, C))
-        self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, num_frame, C))
-        self.Spatial_patch_to_embedding = nn.Linear(in_chans, C)
-        rates = torch.linspace(0, drop_path_rate, depth).tolist()
-        make = lambda i: Block(C, mlp_ratio, d_state, rates[i], limb_grad, scan_backend)  # noqa: E731
         self.STEblocks = nn.ModuleList(make(i) for i in range(depth))
         self.TTEblocks = nn.ModuleList(make(i) for i in range(depth))
         self.Spatial_norm = nn.LayerNorm(C, eps=1e-6)
@@ -173,12 +169,18 @@ class PoseMamba(nn.Module):
         self.head = nn.Sequential(nn.LayerNorm(C, eps=1e-5), nn.Linear(C, 3))
 
     @classmethod
-    def from_preset(cls, name: str, num_frame: int = 243, **overrides: Any) -> "PoseMamba":
-        """PoseMamba-S, -B or -L with the published hyperparameters."""
-        key = name.upper().removeprefix("POSEMAMBA-")
-        if key not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose S, B or L")
-        return cls(num_frame=num_frame, **{**PRESETS[key], **overrides})
+    def from_preset(cls, name: str, num_frame: int = 243, **overrides: Any) -> PoseMamba:
+        """PoseMamba-S, -B or -L with the published sizes and fresh weights ("S", "posemamba-s", ...)."""
+        return cls(preset_config(name, num_frame=num_frame, **overrides))
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, weights_dir: str | None = None, offline: bool = False,
+                        device: str | torch.device = "cpu", **overrides: Any) -> PoseMamba:
+        """Published or our weights by registry name ("posemamba-s/-b/-l": fetched through the hub on first
+        use and verified) or by file path; in eval mode. See `posemamba_cli.model.checkpoint.load_lifter`."""
+        from posemamba_cli.model.checkpoint import load_lifter
+
+        return load_lifter(name_or_path, device=device, weights_dir=weights_dir, offline=offline, **overrides)
 
     @property
     def num_frame(self) -> int:
@@ -186,7 +188,7 @@ class PoseMamba(nn.Module):
 
     def set_scan_backend(self, backend: str) -> None:
         """Choose the selective-scan backend for every block ("auto", "reference", "cpu", ...)."""
-        self.config["scan_backend"] = backend
+        self.config = self.config.replace(scan_backend=backend)
         for module in self.modules():
             if isinstance(module, BiSTSSM):
                 module.scan_backend = backend

@@ -1,6 +1,6 @@
 """Selective-scan ops: `selective_scan` dispatches to a registered backend; the reference sits beside."""
 
-from posemamba_cli.ops.backend import ScanBackend, backend_names, get_backend, register_backend
+from posemamba_cli.ops.backend import ScanBackend, ScanBackendError, backend_names, get_backend, register_backend
 from posemamba_cli.ops.scan_cpu import CpuNativeBackend
 from posemamba_cli.ops.scan_reference import selective_scan_reference
 from posemamba_cli.ops.scan_cuda import CudaExtBackend
@@ -24,6 +24,6 @@ def backend_status() -> dict[str, tuple[bool, str]]:
 
 
 __all__ = [
-    "ScanBackend", "backend_names", "backend_status", "cross_selective_scan", "get_backend", "register_backend",
-    "resolve_backend", "selective_scan", "selective_scan_reference",
+    "ScanBackend", "ScanBackendError", "backend_names", "backend_status", "cross_selective_scan", "get_backend",
+    "register_backend", "resolve_backend", "selective_scan", "selective_scan_reference",
 ]

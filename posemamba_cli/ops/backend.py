@@ -12,7 +12,14 @@ from typing import Callable, Protocol
 
 from torch import Tensor
 
+from posemamba_cli.errors import PoseMambaError
+
 Grads = tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor | None, Tensor | None]
+
+
+class ScanBackendError(PoseMambaError, ValueError):
+    """A scan backend that was asked for by name (argument or POSEMAMBA_SCAN_BACKEND) is unknown or unusable
+    here: a user error, reported on one line by the CLI (a ValueError for callers that catch those)."""
 
 
 class ScanBackend(Protocol):
@@ -53,7 +60,7 @@ def register_backend(name: str, factory: Callable[[], ScanBackend], priority: in
 def get_backend(name: str) -> ScanBackend:
     entry = _REGISTRY.get(name)
     if entry is None:
-        raise ValueError(f"unknown selective-scan backend {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+        raise ScanBackendError(f"unknown selective-scan backend {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     if entry.instance is None:
         entry.instance = entry.factory()
     return entry.instance

@@ -15,21 +15,20 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from posemamba_cli import settings
+
 
 class BuildError(RuntimeError):
     pass
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("POSEMAMBA_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "posemamba"
-    )
-    return Path(root) / "kernels"
+    return settings.kernel_cache_dir()
 
 
 def _compiler() -> str:
-    for cand in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if cand and shutil.which(cand):
+    for cand in settings.c_compiler_candidates():
+        if shutil.which(cand):
             return shutil.which(cand)  # type: ignore[return-value]
     raise BuildError("no C compiler found (set CC or install gcc)")
 
@@ -55,7 +54,7 @@ def _flags() -> list[str]:
 
 def load_library(source: Path) -> ctypes.CDLL:
     """Build `source` (or reuse the cached build) and load it with ctypes."""
-    if os.environ.get("POSEMAMBA_NO_NATIVE"):
+    if settings.native_disabled():
         raise BuildError("native kernels disabled by POSEMAMBA_NO_NATIVE")
     cc = _compiler()
     flags = _flags()

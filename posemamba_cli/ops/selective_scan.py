@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 from torch import Tensor
 
-from posemamba_cli.ops.backend import ScanBackend, best_backend, get_backend
+from posemamba_cli import settings
+from posemamba_cli.ops.backend import ScanBackend, ScanBackendError, best_backend, get_backend
 from posemamba_cli.ops.scan_reference import selective_scan_reference
 
 
@@ -31,9 +30,13 @@ class _SelectiveScanFn(torch.autograd.Function):
         return (None, *grads, None)
 
 
+def _forced_by(name: str) -> str:
+    return " (set by POSEMAMBA_SCAN_BACKEND)" if settings.scan_backend() == name else ""
+
+
 def resolve_backend(name: str, device_type: str, dtype: torch.dtype) -> ScanBackend | None:
     """The backend for `name` on this device; None means the reference loop."""
-    name = os.environ.get("POSEMAMBA_SCAN_BACKEND", name) if name == "auto" else name
+    name = (settings.scan_backend() or name) if name == "auto" else name
     if name == "reference":
         return None
     if name == "auto":
@@ -43,9 +46,11 @@ def resolve_backend(name: str, device_type: str, dtype: torch.dtype) -> ScanBack
     backend = get_backend(name)
     ok, why = backend.availability()
     if not ok:
-        raise RuntimeError(f"selective-scan backend {name!r} is not available: {why}")
+        raise ScanBackendError(f"selective-scan backend {name!r} is not available: {why}{_forced_by(name)}")
     if backend.device_type not in ("any", device_type):
-        raise RuntimeError(f"selective-scan backend {name!r} runs on {backend.device_type}, not {device_type}")
+        raise ScanBackendError(
+            f"selective-scan backend {name!r} runs on {backend.device_type}, not {device_type}{_forced_by(name)}"
+        )
     return backend
 
 

@@ -10,15 +10,9 @@ from posemamba_cli.errors import PoseMambaError
 
 def pick_device(device: str) -> str:
     """'auto' -> 'cuda' when available else 'cpu'; anything else is checked and returned."""
-    import torch
+    from posemamba_cli.device import resolve_device
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise PoseMambaError(f"--device {device}: CUDA is not available on this machine")
-    if device not in ("cpu", "mps") and not device.startswith("cuda"):
-        raise PoseMambaError(f"--device must be auto, cpu, cuda or cuda:N, not {device!r}")
-    return device
+    return str(resolve_device(device))
 
 
 def resolve(name_or_path: str, weights_dir: str | Path | None, offline: bool) -> Path:

@@ -14,9 +14,9 @@ import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import current_umask
-from posemamba_cli.lift.skeleton import H36M_JOINTS
 from posemamba_cli.lift.track import Pose3D
 from posemamba_cli.pipeline.tracks2d import Tracks2D
+from posemamba_cli.skeleton import H36M_JOINTS
 
 UNITS = {
     "keypoints_2d": "pixels of the source video (x right, y down)",

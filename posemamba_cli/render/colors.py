@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from posemamba_cli.lift.skeleton import H36M_BONES, H36M_LEFT, H36M_RIGHT
+from posemamba_cli.skeleton import H36M_BONES, H36M_LEFT, H36M_RIGHT
 
 LEFT = (255, 140, 40)
 RIGHT = (40, 60, 235)

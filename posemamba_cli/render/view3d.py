@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from posemamba_cli.lift.skeleton import H36M_BONES
 from posemamba_cli.render.colors import INTERPOLATED, bone_colors
+from posemamba_cli.skeleton import H36M_BONES
 
 _COLORS = bone_colors()
 

@@ -2,9 +2,10 @@
 
 from posemamba_cli.train.config import TrainConfig, config_from_dict, load_config
 from posemamba_cli.train.data_source import TrainingData, resolve_data
-from posemamba_cli.train.trainer import TrainResult, Trainer, TrainingStopped, evaluate_model
+from posemamba_cli.train.run import train_from_config
+from posemamba_cli.train.trainer import Trainer, TrainingStopped, TrainResult
 
 __all__ = [
     "TrainConfig", "TrainResult", "Trainer", "TrainingData", "TrainingStopped",
-    "config_from_dict", "evaluate_model", "load_config", "resolve_data",
+    "config_from_dict", "load_config", "resolve_data", "train_from_config",
 ]  # fmt: skip

@@ -1,4 +1,8 @@
-"""Training configuration: the published PoseMamba / MotionBERT YAML keys load unchanged."""
+"""Training configuration: the published PoseMamba / MotionBERT YAML keys load unchanged.
+
+The lifter's settings live in one nested `PoseMambaConfig` (`cfg.model`); the published flat keys
+(`dim_feat`, `depth`, `mlp_ratio`, `clip_len`, `no_conf`, ...) are read into it, never copied beside it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 import yaml
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.model.config import PoseMambaConfig
 
 #: keys of the published configs that this trainer reads but that do not change what it does
 #: (MotionBERT-era options: other backbones, 2D pretraining, masking); kept so those files load as-is.
@@ -33,21 +38,17 @@ class TrainConfig:
     learning_rate: float = 2e-4
     weight_decay: float = 0.01
     lr_decay: float = 0.99
-    # model
+    # model: the published PoseMamba-S sizes unless the file says otherwise
+    model: PoseMambaConfig = field(default_factory=lambda: PoseMambaConfig(dim_feat=64, depth=10))
     maxlen: int = 243
-    dim_feat: int = 64
-    mlp_ratio: float = 2.0
-    depth: int = 10
     # data
     data_root: str = "data/motion3d/MB3D_f243s81/"
     subset_list: list[str] = field(default_factory=lambda: ["H36M-SH"])
     dt_file: str = "h36m_sh_conf_cam_source_final.pkl"
-    clip_len: int = 243
     data_stride: int = 81
     sample_stride: int = 1
     rootrel: bool = True
     flip: bool = True
-    no_conf: bool = True
     gt_2d: bool = False
     no_eval: bool = False
     # losses
@@ -64,10 +65,6 @@ class TrainConfig:
     data_file: str | None = None  # a preprocessed pickle; default: data_root/../dt_file
     test_stride: int | None = None  # default: clip_len (the published test stride)
     cache_dir: str | None = None
-    d_state: int = 16
-    drop_path_rate: float = 0.2
-    limb_grad: str = "published"
-    scan_backend: str = "auto"
     num_workers: int = 0
     eval_batch_size: int = 16
     save_every_steps: int = 1000  # also write `latest` every N steps inside an epoch (0: epoch ends only)
@@ -76,13 +73,23 @@ class TrainConfig:
     optimizer: str = "adamw"  # adamw (published H36M recipe) or adam_amsgrad (3DHP recipe: no weight decay)
     ignored_keys: list[str] = field(default_factory=list)
 
-    def model_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments of the PoseMamba this config trains."""
-        return dict(
-            num_frame=self.clip_len, in_chans=2 if self.no_conf else 3, dim_feat=self.dim_feat, depth=self.depth,
-            mlp_ratio=self.mlp_ratio, d_state=self.d_state, drop_path_rate=self.drop_path_rate,
-            limb_grad=self.limb_grad, scan_backend=self.scan_backend,
-        )
+    @property
+    def clip_len(self) -> int:
+        """Frames per training clip: the model's window (`model.num_frame`)."""
+        return self.model.num_frame
+
+    @clip_len.setter
+    def clip_len(self, value: int) -> None:
+        self.model = self.model.replace(num_frame=int(value))
+
+    @property
+    def no_conf(self) -> bool:
+        """Input without the confidence channel: the model takes 2 channels (`model.in_chans`)."""
+        return self.model.in_chans == 2
+
+    @no_conf.setter
+    def no_conf(self, value: bool) -> None:
+        self.model = self.model.replace(in_chans=2 if value else 3)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -90,10 +97,17 @@ class TrainConfig:
 
 DATASETS = ("h36m", "mpi3dhp")
 OPTIMIZERS = ("adamw", "adam_amsgrad")
-_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "model"}
+#: published (flat) keys that are model settings -> the PoseMambaConfig field they set
+MODEL_KEYS = {"dim_feat": "dim_feat", "depth": "depth", "mlp_ratio": "mlp_ratio", "d_state": "d_state",
+              "drop_path_rate": "drop_path_rate", "limb_grad": "limb_grad", "scan_backend": "scan_backend",
+              "clip_len": "num_frame"}
 
 
 _OPTIONAL_TYPES = {"test_stride": 0, "data_file": "", "cache_dir": ""}  # fields whose default is None
+
+
+_MODEL_FIELDS = {f.name for f in dataclasses.fields(PoseMambaConfig)}
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -125,13 +139,26 @@ def config_from_dict(raw: dict[str, Any], overrides: dict[str, Any] | None = Non
         raw["rootrel"] = raw.pop("root_rel")
     defaults = TrainConfig()
     values: dict[str, Any] = {}
+    model: dict[str, Any] = {}
     ignored: list[str] = []
-    for key, value in raw.items():
-        if key in _FIELDS and key != "ignored_keys":
+    nested = raw.pop("model", None)
+    if nested is not None and not isinstance(nested, dict):
+        raise PoseMambaError(f"config key 'model' must be a mapping of PoseMamba settings, not {nested!r}")
+    for key, value in {**raw, **(nested or {})}.items():
+        field_name = MODEL_KEYS.get(key, key if nested and key in nested else None)
+        if field_name in _MODEL_FIELDS:
+            model[field_name] = _coerce(key, value, getattr(defaults.model, field_name))
+        elif key == "no_conf":
+            model["in_chans"] = 2 if _coerce(key, value, True) else 3
+        elif key in _FIELDS and key != "ignored_keys":
             values[key] = _coerce(key, value, getattr(defaults, key))
         elif key not in INERT_KEYS:
             ignored.append(key)
-    cfg = TrainConfig(**values, ignored_keys=sorted(ignored))
+    try:
+        model_config = defaults.model.replace(**model)
+    except ValueError as exc:
+        raise PoseMambaError(f"config: {exc}") from None
+    cfg = TrainConfig(model=model_config, **values, ignored_keys=sorted(ignored))
     if cfg.test_stride is None:
         cfg.test_stride = cfg.clip_len
     for key in ("lambda_a", "lambda_av"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from posemamba_cli import settings
 from posemamba_cli.data.clips import ClipSet, load_clip_folder, load_clips
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.train.config import TrainConfig
@@ -25,8 +25,8 @@ class TrainingData:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "posemamba" / "clips"
+    """$POSEMAMBA_CACHE/clips (the cache root every cache shares; see `posemamba_cli.settings`)."""
+    return settings.clip_cache_dir()
 
 
 def _pickle_candidates(cfg: TrainConfig) -> list[Path]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+
+from posemamba_cli import settings
+from posemamba_cli.device import resolve_device
 
 
 @dataclass
@@ -30,18 +32,13 @@ class DistInfo:
 
 def setup(device: str | None = None) -> DistInfo:
     """Join the process group when torchrun's variables are set; choose this process's device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    want_cuda = torch.cuda.is_available() if device in (None, "auto") else str(device).startswith("cuda")
-    if want_cuda:
-        index = local_rank if world > 1 else None
-        if index is None and device not in (None, "auto"):
-            index = torch.device(device).index
-        dev = torch.device("cuda", index or 0)
+    launch = settings.launch_info()
+    world, rank, local_rank = launch.world, launch.rank, launch.local_rank
+    if world > 1 and device not in (None, "auto") and str(device).startswith("cuda"):
+        device = "cuda"  # under torchrun each process takes its own GPU
+    dev = resolve_device(device, local_rank=local_rank if world > 1 else None)
+    if dev.type == "cuda":
         torch.cuda.set_device(dev)
-    else:
-        dev = torch.device("cpu")
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=timedelta(minutes=30))
     return DistInfo(rank=rank, world=world, local_rank=local_rank, device=dev)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from posemamba_cli.data.h36m import BONES
+from posemamba_cli.skeleton import H36M_BONES
 
 #: per-joint weights of the temporal-smoothness (`lambda_diff`) term.
 DIFF_WEIGHTS = (1, 1, 2.5, 2.5, 1, 2.5, 2.5, 1, 1, 1, 1.5, 1.5, 4, 4, 1.5, 4, 4)
@@ -39,8 +39,8 @@ def weighted_diff(pred: Tensor) -> Tensor:
 
 
 def _bone_lengths(x: Tensor) -> Tensor:
-    parent = [p for p, _ in BONES]
-    child = [c for _, c in BONES]
+    parent = [p for p, _ in H36M_BONES]
+    child = [c for _, c in H36M_BONES]
     return torch.norm(x[..., child, :] - x[..., parent, :], dim=-1)
 
 

@@ -18,7 +18,7 @@ from posemamba_cli.data import mpi3dhp
 from posemamba_cli.data.mpi3dhp_dataset import Clip3DHPDataset
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.evaluation.mpi3dhp import evaluate_3dhp, write_inference_mat
-from posemamba_cli.evaluation.mpi3dhp_predict import predict_windows, windows_mpjpe
+from posemamba_cli.evaluation.mpi3dhp_predict import model_in_chans, predict_windows, windows_mpjpe
 
 INFERENCE_MAT = "inference_data.mat"
 
@@ -43,7 +43,7 @@ class MPI3DHPTask:
     def predict(self, model: torch.nn.Module, cfg: Any, device: torch.device,
                 progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
         """"TS<i>" -> (n_valid, 17, 3) mm, root 0 (flip test when `cfg.flip`)."""
-        in_chans = int(getattr(model, "config", {}).get("in_chans", 2 if cfg.no_conf else 3))
+        in_chans = model_in_chans(model, 2 if cfg.no_conf else 3)
         return predict_windows(model, self.windows, batch_size=cfg.eval_batch_size, flip=cfg.flip,
                                in_chans=in_chans, device=device, amp=cfg.amp, progress=progress)
 

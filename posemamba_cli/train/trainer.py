@@ -6,22 +6,19 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from posemamba_cli.data.dataset import ClipDataset, gt_2d_input
+from posemamba_cli.data.dataset import ClipDataset
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.evaluation.predict import apply_gt_2d, predict_clips
-from posemamba_cli.evaluation.protocol import evaluate_clips
+from posemamba_cli.evaluation.evaluate import evaluate_model
 from posemamba_cli.model.checkpoint import FORMAT, load_file, save_checkpoint
 from posemamba_cli.model.posemamba import PoseMamba
 from posemamba_cli.train import distributed as ddp
@@ -49,29 +46,6 @@ class TrainResult:
     status: str  # "finished", "interrupted" (resumable) or "stopped"
     history: list[dict[str, Any]] = field(default_factory=list)
     best_p1: float | None = None
-
-
-def test_inputs(cfg: TrainConfig, data: TrainingData) -> np.ndarray:
-    """The model inputs of every test clip, (n, T, 17, 2 or 3), as the published evaluation feeds them."""
-    x = gt_2d_input(data.test.labels)[data.test.split_id] if cfg.gt_2d else data.test.stacked_inputs()
-    return x[..., :2] if cfg.no_conf else x
-
-
-def evaluate_model(model: torch.nn.Module, cfg: TrainConfig, data: TrainingData, device: torch.device,
-                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Published protocol on the test clips; without the per-frame table, MPJPE in normalised units."""
-    if data.task is not None:  # another benchmark (3DHP): its own evaluation
-        return data.task.evaluate(model, cfg, device, progress)
-    x = test_inputs(cfg, data)
-    pred = predict_clips(model, x, cfg.eval_batch_size, flip=cfg.flip, device=device, amp=cfg.amp, progress=progress)
-    if cfg.gt_2d:
-        pred = apply_gt_2d(pred, x)
-    if data.test.table is not None:
-        return evaluate_clips(data.test.table, pred, data.test.split_id, zero_root=not cfg.gt_2d)
-    pred[:, :, 0] = 0
-    gt = data.test.labels[data.test.split_id]
-    gt = gt - gt[:, :, :1]
-    return {"mpjpe_normalised": float(np.mean(np.linalg.norm(pred - gt, axis=-1)))}
 
 
 class _StopFlag:
@@ -120,7 +94,7 @@ class Trainer:
     def _build(self) -> None:
         cfg = self.cfg
         rng.seed_all(cfg.seed)
-        self.model = PoseMamba(**cfg.model_kwargs()).to(self.device)
+        self.model = PoseMamba(cfg.model).to(self.device)
         self.net: torch.nn.Module = self.model
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -156,7 +130,7 @@ class Trainer:
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "step_in_epoch" not in ckpt:
             raise PoseMambaError(f"cannot resume from {path}: it is not a training checkpoint of this tool")
         stored = {k: v for k, v in ckpt["config"].items() if k != "scan_backend"}
-        mine = {k: v for k, v in self.model.config.items() if k != "scan_backend"}
+        mine = self.model.config.architecture()
         if stored != mine:
             diff = ", ".join(f"{k}: {stored.get(k)} vs {mine.get(k)}" for k in mine if stored.get(k) != mine.get(k))
             raise PoseMambaError(f"cannot resume from {path}: the config's model differs ({diff})")
@@ -297,8 +271,14 @@ class Trainer:
         metrics: dict[str, Any] = {}
         if not cfg.no_eval and self.dist.is_main:
             task = progress.add_task("evaluating", total=len(self.data.test), loss="-", speed="")
-            metrics = evaluate_model(self.model, cfg, self.data, self.device,
-                                     progress=lambda k: progress.update(task, advance=k))
+            advance = lambda k: progress.update(task, advance=k)  # noqa: E731
+            if self.data.task is not None:  # another benchmark (3DHP) scores with its own protocol
+                metrics = self.data.task.evaluate(self.model, cfg, self.device, advance)
+            else:
+                metrics = evaluate_model(
+                    self.model, self.data.test, no_conf=cfg.no_conf, flip=cfg.flip, gt_2d=cfg.gt_2d,
+                    batch_size=cfg.eval_batch_size, device=self.device, amp=cfg.amp, progress=advance,
+                )
             progress.remove_task(task)
             row.update({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
         score = metrics.get("p1_mm", metrics.get("mpjpe_mm", metrics.get("mpjpe_normalised", row.get("loss"))))
