@@ -22,6 +22,7 @@ _LAZY = {
     "load_lifter": "posemamba_cli.model.checkpoint",
     "save_checkpoint": "posemamba_cli.model.checkpoint",
     "evaluate_h36m": "posemamba_cli.evaluation.protocol",
+    "infer": "posemamba_cli.pipeline.batch",
 }
 
 

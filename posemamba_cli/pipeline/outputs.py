@@ -43,28 +43,104 @@ def check_writable(folder: Path) -> None:
         raise PoseMambaError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
 
 
+MANIFEST = "posemamba_manifest.json"
+MANIFEST_FORMAT = "posemamba-infer-output/1"
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The manifest of a result folder this tool wrote, or None (absent, unreadable, or not ours)."""
+    path = Path(folder) / MANIFEST
+    if Path(folder).is_symlink() or not path.is_file() or path.is_symlink():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT and isinstance(doc.get("files"), list)
+    return doc if ok else None
+
+
+def write_manifest(folder: Path, video: Path, files: list[str], n_frames: int, n_people: int) -> None:
+    """Mark `folder` as a complete result of this tool, listing every file it wrote there."""
+    doc = {
+        "format": MANIFEST_FORMAT,
+        "video": str(Path(video).resolve()),
+        "files": sorted(files),
+        "n_frames": int(n_frames),
+        "n_people": int(n_people),
+    }
+    (Path(folder) / MANIFEST).write_text(json.dumps(doc, indent=1))
+
+
+def check_replaceable(final: Path, overwrite: bool) -> None:
+    """Raise PoseMambaError unless `final` is absent, or is a result of ours that may be replaced.
+
+    A folder is replaced only with `overwrite`, only when its manifest says this tool wrote it, and only
+    when it holds nothing besides the files that manifest lists.
+    """
+    final = Path(final)
+    if not final.exists() and not final.is_symlink():
+        return
+    manifest = read_manifest(final) if final.is_dir() else None
+    if manifest is None:
+        raise PoseMambaError(
+            f"{final}: already exists and was not written by posemamba; it is left untouched "
+            "(choose another --output)"
+        )
+    if not overwrite:
+        raise PoseMambaError(f"{final}: results already exist (use --overwrite to replace them)")
+    ours = set(manifest["files"]) | {MANIFEST}
+    foreign = sorted(p.name for p in final.iterdir() if p.name not in ours or not p.is_file() or p.is_symlink())
+    if foreign:
+        raise PoseMambaError(
+            f"{final}: holds files posemamba did not write ({', '.join(foreign[:3])}); not replacing it"
+        )
+
+
 @contextlib.contextmanager
-def staged_folder(final: Path) -> Iterator[Path]:
-    """Yield an empty folder beside `final`; on success it replaces `final`, on error it is removed."""
+def staged_folder(final: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty folder beside `final`; on success it takes `final`'s place, on error it is removed.
+
+    An existing `final` is replaced only under the rules of `check_replaceable`; the files of the old result
+    are then deleted by name (its manifest's list), so nothing this tool did not write is ever removed.
+    """
+    final = Path(final)
+    check_replaceable(final, overwrite)
     created = [p for p in [final.parent, *final.parent.parents] if not p.exists()]
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
     try:
         yield stage
         _relax_permissions(stage)
+        check_replaceable(final, overwrite)  # again: the folder may have changed while we worked
         old = None
         if final.exists():
-            old = final.with_name(f".{final.name}.old{os.getpid()}")
-            os.replace(final, old)
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.replace(final, old / final.name)
         os.replace(stage, final)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_result(old / final.name)
+            with contextlib.suppress(OSError):
+                old.rmdir()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         for folder in created:  # the output folders this run made, innermost first, if still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+
+
+def _remove_result(folder: Path) -> None:
+    """Delete the files a result's manifest lists, then the folder if that left it empty."""
+    manifest = read_manifest(folder)
+    for name in (manifest or {}).get("files", []):
+        if "/" not in name and name not in ("", ".", ".."):
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (folder / MANIFEST).unlink()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def _relax_permissions(folder: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,13 @@ from posemamba_cli.lift.track import Pose3D, lift_track
 from posemamba_cli.people.detector import PersonDetector
 from posemamba_cli.people.selection import boxes_by_frame, select_tracks
 from posemamba_cli.people.tracker import PersonTracker
-from posemamba_cli.pipeline.outputs import check_writable, staged_folder, write_pose3d
+from posemamba_cli.pipeline.outputs import (
+    check_replaceable,
+    check_writable,
+    staged_folder,
+    write_manifest,
+    write_pose3d,
+)
 from posemamba_cli.pipeline.progress import StageTimes
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.render import SkeletonView3D, draw_skeleton_2d, side_by_side
@@ -41,6 +48,7 @@ class InferConfig:
     device: str = "cpu"
     render: bool = True
     min_track_frames: int = 3  # shorter tracks are ignored (detector flicker) unless nothing else exists
+    keep_fragments: bool = False  # people="all": keep tracks shorter than people.selection.MIN_FRAGMENT_SECONDS
     video_preset: str = "superfast"  # x264 preset of the written videos (encoding dominates rendering)
 
 
@@ -56,6 +64,21 @@ class VideoResult:
     seconds: float
     times: StageTimes = field(default_factory=StageTimes)
     files: list[str] = field(default_factory=list)
+    status: str = "done"  # "done", "skipped" (a finished result was already there) or "failed"
+    error: str | None = None  # the one-line reason of a failure
+
+
+OUTPUT_SUFFIX = "_posemamba"
+
+
+def output_folder_name(video: str | Path, same_stem: bool = False) -> str:
+    """The result folder of `video`: `<stem>_posemamba`, or with `same_stem` (another input has the same
+    stem) `<stem>_<8 hex digits of the absolute path's SHA-1>_posemamba`. Deterministic for a given input."""
+    video = Path(video)
+    if not same_stem:
+        return f"{video.stem}{OUTPUT_SUFFIX}"
+    digest = hashlib.sha1(str(video.resolve()).encode()).hexdigest()[:8]
+    return f"{video.stem}_{digest}{OUTPUT_SUFFIX}"
 
 
 def lifter_num_frame(lifter: Any) -> int:
@@ -82,7 +105,8 @@ def collect_videos(inputs: Iterable[str | Path]) -> list[Path]:
             out.append(path)
     if not out:
         raise PoseMambaError("no input video given")
-    return out
+    unique = {p.resolve(): p for p in reversed(out)}  # the same file given twice is processed once
+    return [p for p in out if unique[p.resolve()] is p]
 
 
 def _task(progress: Progress | None, description: str, total: int | None) -> Callable[[int], None]:
@@ -234,8 +258,12 @@ def infer_video(
     config: InferConfig | None = None,
     progress: Progress | None = None,
     output_name: str | None = None,
+    overwrite: bool = False,
 ) -> VideoResult:
-    """Run the whole chain on one video and write `output_root/<video stem>/` atomically.
+    """Run the whole chain on one video and write `output_root/<output_name>/` atomically.
+
+    `output_name` defaults to `output_folder_name(video)` (`<stem>_posemamba`). An existing result folder
+    is an error unless `overwrite`; a folder this tool did not write is never touched (see `staged_folder`).
 
     `keypoints` (2D tracks, or a function of the probed `VideoInfo` returning them) skips detection and 2D.
     Otherwise `detector` (frame -> boxes, scores) and `pose2d` (`.predict(image, boxes)`) are required.
@@ -245,6 +273,8 @@ def infer_video(
     info = probe_video(video)
     output_root = Path(output_root)
     check_writable(output_root)
+    final = output_root / (output_name or output_folder_name(info.path))
+    check_replaceable(final, overwrite)  # before any work
     times = StageTimes()
     if keypoints is not None:
         tracks = keypoints(info) if callable(keypoints) else keypoints.fit_frames(info.n_frames)
@@ -264,13 +294,13 @@ def infer_video(
         info = VideoInfo(**{**info.__dict__, "n_frames": n_frames})
     filled = tracks.filled()
     poses = lift_people(filled, info, lifter, config, progress, times)
-    final = output_root / (output_name or info.path.stem)
-    with staged_folder(final) as stage:
+    with staged_folder(final, overwrite) as stage:
         filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps)
         write_pose3d(stage, poses, filled, info.fps, info.width, info.height)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
         if config.render:
             files += render_videos(info, filled, poses, stage, progress, times, config.video_preset)
+        write_manifest(stage, info.path, files, filled.n_frames, filled.n_people)
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files,
