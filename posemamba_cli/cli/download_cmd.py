@@ -40,6 +40,14 @@ def list_table(registry: Registry, folder: Path) -> Table:
     return table
 
 
+def _check_present(entry: WeightsEntry, path: Path) -> None:
+    """A detector file is inspected before it is reported present (ultralytics would unpickle it unchecked)."""
+    if entry.kind == "yolo":
+        from posemamba_cli.people.safe_weights import check_detector_weights
+
+        check_detector_weights(path)
+
+
 def _select(registry: Registry, names: list[str] | None) -> list[WeightsEntry]:
     chosen = [registry.get(n) for n in names] if names else [registry.get(n) for n in registry.defaults]
     return list({e.name: e for e in chosen}.values())
@@ -69,6 +77,7 @@ def download_weights(
         missing = [e for e in entries if not (folder / e.file).is_file()]
         for entry in entries:
             if entry not in missing:
+                _check_present(entry, folder / entry.file)
                 out.print(f"[green]present[/green] {entry.name}: {folder / entry.file}", highlight=False)
         if missing:
             also = f" (also missing: {', '.join(e.name for e in missing[1:])})" if missing[1:] else ""
@@ -79,6 +88,7 @@ def download_weights(
     for entry in entries:
         try:
             result = fetch_entry(entry, folder, force=force, timeouts=timeouts, retries=retries)
+            _check_present(entry, result.path)
         except PoseMambaError as exc:
             if len(entries) == 1:
                 raise

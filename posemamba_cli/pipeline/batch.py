@@ -123,9 +123,9 @@ def infer(
                              keep_fragments=keep_fragments)  # fmt: skip
         lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
         det = est = kp = None
-        if keypoints is None:
-            est = load_pose2d(pose2d, weights_dir, offline, dev, None if decoding in (None, "auto") else decoding)
+        if keypoints is None:  # the detector first: its file is checked before anything heavier loads
             det = load_detector(detector, weights_dir, offline, dev, conf=det_conf)
+            est = load_pose2d(pose2d, weights_dir, offline, dev, None if decoding in (None, "auto") else decoding)
         else:
             kp = lambda info: load_keypoints(keypoints, info.n_frames, people, (info.width, info.height))  # noqa: E731
         with make_progress(console or Console(stderr=True), disable=quiet) as progress:
