@@ -57,6 +57,8 @@ def infer(
     )  # fmt: skip
     err = Console(stderr=True)
     for r in results:
+        for warning in r.warnings:
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
         if r.status == "skipped":
             err.print(f"skipped {r.video}: results already in {r.output_dir} (--overwrite to redo)", highlight=False,
                       soft_wrap=True)  # fmt: skip

@@ -18,12 +18,26 @@ from posemamba_cli.lift.skeleton import H36M_JOINTS
 from posemamba_cli.lift.track import Pose3D
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 
-UNITS = {
-    "keypoints_2d": "pixels of the source video (x right, y down)",
-    "pose3d_camera_px": "root-relative camera space, pixel units of the source (x right, y down, z away)",
-    "pose3d_camera_mm": "pose3d_camera_px x mm_per_px: approximate millimetres (typical adult skeleton)",
+# Units of each field of the JSON file (pose3d.json's "units").
+JSON_UNITS = {
+    "time_s": "seconds from the start of the video stream: the decoded frame's presentation timestamp",
+    "keypoints_2d": "pixels of the source video (x right, y down), H36M-17 order",
+    "scores_2d": "2D confidence in [0, 1] per joint",
+    "pose3d_camera_mm": "root-relative camera space, approximate millimetres (x right, y down, z away)",
     "pose3d_world_mm": "approximate millimetres, published world rotation, z up, lowest joint at z=0",
 }
+# Units of each array of pose3d.npz (its "units").
+NPZ_UNITS = {
+    **JSON_UNITS,
+    "keypoints_2d_h36m": JSON_UNITS["keypoints_2d"],
+    "scores_2d_h36m": JSON_UNITS["scores_2d"],
+    "pose3d_camera_px": "root-relative camera space, pixel units of the source (x right, y down, z away)",
+    "pose3d_camera_mm": "pose3d_camera_px x mm_per_px: approximate millimetres (typical adult skeleton)",
+    "mm_per_px": "millimetres per pixel of each person's scale estimate",
+}
+for _key in ("keypoints_2d", "scores_2d"):
+    NPZ_UNITS.pop(_key)
+UNITS = NPZ_UNITS  # the previous name
 
 
 def check_writable(folder: Path) -> None:
@@ -152,14 +166,24 @@ def _relax_permissions(folder: Path) -> None:
             item.chmod(0o666 & ~umask)
 
 
-def write_pose3d(folder: Path, poses: list[Pose3D], tracks: Tracks2D, fps: float, width: int, height: int) -> None:
-    """`pose3d.npz` and `pose3d.json`: one entry per video frame, H36M-17 order, units stated."""
+def write_pose3d(
+    folder: Path, poses: list[Pose3D], tracks: Tracks2D, fps: float, width: int, height: int,
+    times: np.ndarray | None = None,
+) -> None:
+    """`pose3d.npz` and `pose3d.json`: one entry per decoded video frame, H36M-17 order, units stated.
+
+    `times` are the frames' timestamps in seconds (default: frame / fps).
+    """
     interpolated = ~tracks.detected
     in_life = tracks.within_lifespan()
+    t_s = np.arange(tracks.n_frames) / fps if times is None else np.asarray(times, dtype=np.float64)
+    if len(t_s) != tracks.n_frames:
+        raise ValueError(f"{len(t_s)} timestamps for {tracks.n_frames} frames")
     np.savez_compressed(
         folder / "pose3d.npz",
         joint_names=np.array(H36M_JOINTS),
         track_ids=tracks.track_ids.astype(np.int64),
+        time_s=t_s,
         pose3d_camera_px=np.stack([p.camera_px for p in poses]).astype(np.float32),
         pose3d_camera_mm=np.stack([p.camera_mm for p in poses]).astype(np.float32),
         pose3d_world_mm=np.stack([p.world_mm for p in poses]).astype(np.float32),
@@ -171,7 +195,7 @@ def write_pose3d(folder: Path, poses: list[Pose3D], tracks: Tracks2D, fps: float
         fps=np.float64(fps),
         width=np.int64(width),
         height=np.int64(height),
-        units=np.array(json.dumps(UNITS)),
+        units=np.array(json.dumps(NPZ_UNITS)),
     )
     frames = []
     for t in range(tracks.n_frames):
@@ -188,12 +212,17 @@ def write_pose3d(folder: Path, poses: list[Pose3D], tracks: Tracks2D, fps: float
                     "pose3d_world_mm": np.round(pose.world_mm[t], 1).tolist(),
                 }
             )
-        frames.append({"frame": t, "time_s": round(t / fps, 6), "people": people})
+        frames.append({"frame": t, "time_s": round(float(t_s[t]), 6), "people": people})
     doc = {
         "format": "posemamba-pose3d/1",
         "joint_order": "h36m17",
         "joint_names": list(H36M_JOINTS),
-        "units": UNITS,
+        "units": JSON_UNITS,
+        "flags": {
+            "interpolated": "true where the 2D model did not see this person in this frame: the 2D keypoints "
+                            "are interpolated (inside the track) or held (before/after it)",
+            "within_track": "true between the person's first and last detected frame",
+        },
         "mm_per_px": [p.mm_per_px for p in poses],
         "fps": fps,
         "width": width,

@@ -15,7 +15,7 @@ from rich.progress import Progress
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.lift.track import Pose3D, lift_track
 from posemamba_cli.people.detector import PersonDetector
-from posemamba_cli.people.selection import boxes_by_frame, select_tracks
+from posemamba_cli.people.selection import boxes_by_frame, fragment_frames, select_tracks
 from posemamba_cli.people.tracker import PersonTracker
 from posemamba_cli.pipeline.outputs import (
     check_replaceable,
@@ -27,7 +27,8 @@ from posemamba_cli.pipeline.outputs import (
 from posemamba_cli.pipeline.progress import StageTimes
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.render import SkeletonView3D, draw_skeleton_2d, side_by_side
-from posemamba_cli.video import VideoInfo, VideoWriter, probe_video, read_frames
+from posemamba_cli.video import FrameReader, VideoInfo, VideoWriter, probe_video, read_frames
+from posemamba_cli.video.probe import with_times
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
 
@@ -66,6 +67,7 @@ class VideoResult:
     files: list[str] = field(default_factory=list)
     status: str = "done"  # "done", "skipped" (a finished result was already there) or "failed"
     error: str | None = None  # the one-line reason of a failure
+    warnings: list[str] = field(default_factory=list)  # e.g. where decoding of a damaged file stopped
 
 
 OUTPUT_SUFFIX = "_posemamba"
@@ -126,20 +128,26 @@ def _task(progress: Progress | None, description: str, total: int | None) -> Cal
 
 def detect_and_track(
     info: VideoInfo, detector: PersonDetector, config: InferConfig, progress: Progress | None, times: StageTimes
-) -> tuple[list, int]:
-    """Pass 1: detect people in every frame and track them; returns (selected tracks, frame count)."""
+) -> tuple[list, VideoInfo]:
+    """Pass 1: detect people in every decoded frame and track them.
+
+    Returns the selected tracks and `info` completed with the decoded frame count and timestamps.
+    """
     tracker = PersonTracker(fps=info.fps)
     advance = _task(progress, f"detect+track {info.path.name}", info.n_frames)
-    start, n = time.perf_counter(), 0
-    for frame in read_frames(info):
+    start = time.perf_counter()
+    reader = FrameReader(info)
+    for frame in reader:
         boxes, scores = detector(frame)
         tracker.update(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(scores).reshape(-1))
-        n += 1
         advance(1)
-    if n == 0:
+    if not reader.times:
         raise PoseMambaError(f"{info.path}: the video has no frames")
-    times.add("detect+track", time.perf_counter() - start, n)
-    return select_tracks(tracker.tracks, config.people, config.min_track_frames), n
+    info = with_times(info, reader.times, reader.warning)
+    times.add("detect+track", time.perf_counter() - start, info.n_frames)
+    selected = select_tracks(tracker.tracks, config.people, config.min_track_frames,
+                             min_fragment_frames=None if config.keep_fragments else fragment_frames(info.fps))
+    return selected, info
 
 
 def estimate_2d(
@@ -172,7 +180,9 @@ def estimate_2d(
         advance(len(pending))
         pending.clear()
 
+    delivered = 0
     for t, frame in enumerate(read_frames(info)):
+        delivered = t + 1
         if t >= n_frames:
             break
         if per_frame[t]:
@@ -183,6 +193,8 @@ def estimate_2d(
         else:
             advance(1)
     flush()
+    if delivered != n_frames:  # decoding is deterministic; a difference means the file changed meanwhile
+        raise PoseMambaError(f"{info.path}: the second decoding pass gave {delivered} frames, the first {n_frames}")
     times.add("2D", time.perf_counter() - start, n_frames)
     return Tracks2D(kp, sc, detected, np.array([tr.track_id for tr in tracks]))
 
@@ -216,7 +228,7 @@ def render_videos(
     size = info.height + (info.height % 2)
     view = SkeletonView3D(size)
     in_life = tracks.within_lifespan()
-    audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset)
+    audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color)
     names = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
     advance = _task(progress, f"render {info.path.name}", tracks.n_frames)
     start = time.perf_counter()
@@ -242,7 +254,7 @@ def render_videos(
             w_side.write(side_by_side(overlay, view3d[: info.height]))
             advance(1)
         written = w_overlay.frames_written
-    if written < tracks.n_frames:  # a variable-rate estimate one frame long: keep the files consistent
+    if written != tracks.n_frames:  # decoding is deterministic; a difference means the file changed meanwhile
         raise PoseMambaError(f"{info.path}: decoded {written} frames, expected {tracks.n_frames}")
     times.add("render", time.perf_counter() - start, written)
     return names
@@ -270,7 +282,7 @@ def infer_video(
     """
     config = config or InferConfig()
     start = time.perf_counter()
-    info = probe_video(video)
+    info = probe_video(video, count_frames=keypoints is not None)  # pass 1 counts frames otherwise
     output_root = Path(output_root)
     check_writable(output_root)
     final = output_root / (output_name or output_folder_name(info.path))
@@ -281,22 +293,17 @@ def infer_video(
         if not tracks.detected.any():
             raise PoseMambaError(f"{info.path}: nobody was found (the keypoint file has no detected person)")
         if config.people == "main" and tracks.n_people > 1:
-            # largest and longest: keypoint-extent areas summed over the frames where each person is seen
-            area = [np.ptp(k[d], axis=1).prod(-1).sum() for k, d in zip(tracks.keypoints, tracks.detected)]
-            keep = int(np.argmax(area))
-            tracks = Tracks2D(tracks.keypoints[keep : keep + 1], tracks.scores[keep : keep + 1],
-                              tracks.detected[keep : keep + 1], tracks.track_ids[keep : keep + 1])  # fmt: skip
+            tracks = tracks.subset([tracks.main_index()])  # the one main-person rule of people.selection
     else:
         if detector is None or pose2d is None:
             raise PoseMambaError("a person detector and a 2D pose model are needed (or give --keypoints)")
-        selected, n_frames = detect_and_track(info, detector, config, progress, times)
-        tracks = estimate_2d(info, selected, n_frames, pose2d, progress, times)
-        info = VideoInfo(**{**info.__dict__, "n_frames": n_frames})
+        selected, info = detect_and_track(info, detector, config, progress, times)
+        tracks = estimate_2d(info, selected, info.n_frames, pose2d, progress, times)
     filled = tracks.filled()
     poses = lift_people(filled, info, lifter, config, progress, times)
     with staged_folder(final, overwrite) as stage:
-        filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps)
-        write_pose3d(stage, poses, filled, info.fps, info.width, info.height)
+        filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps, info.frame_times)
+        write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
         if config.render:
             files += render_videos(info, filled, poses, stage, progress, times, config.video_preset)
@@ -304,4 +311,5 @@ def infer_video(
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files,
+        warnings=[f"{info.path}: {info.decode_warning}"] if info.decode_warning else [],
     )  # fmt: skip

@@ -20,6 +20,7 @@ _MP4_AUDIO = {"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"}
 class VideoWriter:
     """Context manager writing (height, width, 3) uint8 BGR frames to an mp4 at `fps`.
 
+    `color` (as `VideoInfo.color`) tags the output with the source's colour description.
     `audio_from` copies the first audio stream of that file (if any) into the output. The file appears at
     `path` only when the block ends without error and ffmpeg succeeds; otherwise nothing is left behind.
     Odd sizes are padded by one pixel (H.264 with yuv420p needs even sizes).
@@ -35,12 +36,14 @@ class VideoWriter:
         audio_codec: str | None = None,
         crf: int = 23,
         preset: str = "veryfast",
+        color: dict[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.width, self.height, self.fps = int(width), int(height), float(fps)
         self.audio_from = Path(audio_from) if audio_from is not None and audio_codec is not None else None
         self.audio_codec = audio_codec
         self.crf, self.preset = crf, preset
+        self.color = dict(color or {})  # ffmpeg colour options of the source (e.g. color_primaries=bt709)
         self.frames_written = 0
         self._atomic: contextlib.AbstractContextManager[Path] | None = None
         self._proc: subprocess.Popen | None = None
@@ -52,7 +55,12 @@ class VideoWriter:
         if self.audio_from is not None:
             cmd += ["-i", str(self.audio_from), "-map", "0:v:0", "-map", "1:a:0"]
             cmd += ["-c:a", "copy"] if self.audio_codec in _MP4_AUDIO else ["-c:a", "aac", "-b:a", "160k"]
-        cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", self.preset]
+        vf = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
+        if self.color.get("colorspace") == "bt709":  # convert with the matrix the tags will state
+            vf += f",scale=out_color_matrix=bt709:out_range={self.color.get('color_range', 'tv')}"
+        cmd += ["-vf", vf, "-c:v", "libx264", "-preset", self.preset]
+        for option, value in sorted(self.color.items()):
+            cmd += [f"-{option}", value]
         cmd += ["-crf", str(self.crf), "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
         return cmd
 
