@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from posemamba_cli.data.h36m import flip_pose as flip_h36m
 from posemamba_cli.lift import (
     blend_weights,
     camera_to_world,
@@ -17,6 +16,7 @@ from posemamba_cli.lift import (
     quaternion_rotate,
     window_starts,
 )
+from posemamba_cli.data.h36m import flip_pose as flip_h36m
 from posemamba_cli.lift.skeleton import H36M_BONES
 from posemamba_cli.lift.track import lift_track
 from posemamba_cli.lift.world import WORLD_QUATERNION, metric_scale

@@ -42,10 +42,8 @@ def _root(
 app.command("info")(info_cmd.info)
 app.command("benchmark")(benchmark_cmd.benchmark)
 from posemamba_cli.cli import download_cmd  # noqa: E402
-
 app.command("download-weights")(download_cmd.download_weights)
 from posemamba_cli.cli import infer_cmd  # noqa: E402
-
 app.command("infer")(infer_cmd.infer)
 
 from posemamba_cli.cli import data_cmd, eval_cmd, train_cmd  # noqa: E402

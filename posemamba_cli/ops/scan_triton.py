@@ -14,7 +14,6 @@ from torch import Tensor
 
 from posemamba_cli.ops.backend import Grads
 
-
 def _interpreter_active() -> bool:
     """True when triton was imported with TRITON_INTERPRET=1 (its library functions are interpreted)."""
     import triton.language as tl

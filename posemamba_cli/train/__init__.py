@@ -2,7 +2,7 @@
 
 from posemamba_cli.train.config import TrainConfig, config_from_dict, load_config
 from posemamba_cli.train.data_source import TrainingData, resolve_data
-from posemamba_cli.train.trainer import Trainer, TrainingStopped, TrainResult, evaluate_model
+from posemamba_cli.train.trainer import TrainResult, Trainer, TrainingStopped, evaluate_model
 
 __all__ = [
     "TrainConfig", "TrainResult", "Trainer", "TrainingData", "TrainingStopped",
