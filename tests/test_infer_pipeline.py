@@ -263,7 +263,7 @@ def test_failure_while_writing_keeps_the_previous_results(clip: SyntheticClip, t
     before = {p.name: p.read_bytes() for p in first.output_dir.iterdir()}
     calls = [0]
 
-    def broken_render(self, poses, interpolated=None):
+    def broken_render(self, poses, interpolated=None, slots=None, labels=None):
         calls[0] += 1
         if calls[0] > 5:
             raise RuntimeError("disk full")

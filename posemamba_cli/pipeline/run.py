@@ -27,6 +27,7 @@ from posemamba_cli.pipeline.outputs import (
 from posemamba_cli.pipeline.progress import StageTimes
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.render import SkeletonView3D, draw_skeleton_2d, side_by_side
+from posemamba_cli.render.colors import person_color
 from posemamba_cli.video import FrameReader, VideoInfo, VideoWriter, probe_video, read_frames
 from posemamba_cli.video.probe import with_times
 
@@ -226,7 +227,7 @@ def render_videos(
 ) -> list[str]:
     """Pass 3: overlay, 3D view and side-by-side videos at the source rate with the source audio."""
     size = info.height + (info.height % 2)
-    view = SkeletonView3D(size)
+    view = SkeletonView3D(size, n_slots=len(poses))
     in_life = tracks.within_lifespan()
     audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color)
     names = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
@@ -241,14 +242,18 @@ def render_videos(
             if t >= tracks.n_frames:
                 break
             overlay = frame.copy()
-            shown, flags = [], []
+            shown, flags, slots, labels = [], [], [], []
             for p, pose in enumerate(poses):
                 if in_life[p, t]:
                     interp = not tracks.detected[p, t]
-                    draw_skeleton_2d(overlay, pose.keypoints_2d_h36m[t], interpolated=interp)
+                    label = f"id {int(tracks.track_ids[p])}"
+                    draw_skeleton_2d(overlay, pose.keypoints_2d_h36m[t], interpolated=interp, color=person_color(p),
+                                     label=label)  # fmt: skip
                     shown.append(pose.world_mm[t])
                     flags.append(interp)
-            view3d = view.render(shown, flags)
+                    slots.append(p)
+                    labels.append(label)
+            view3d = view.render(shown, flags, slots, labels)
             w_overlay.write(overlay)
             w_3d.write(view3d)
             w_side.write(side_by_side(overlay, view3d[: info.height]))

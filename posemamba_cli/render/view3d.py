@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 from posemamba_cli.lift.skeleton import H36M_BONES
-from posemamba_cli.render.colors import INTERPOLATED, bone_colors
+from posemamba_cli.render.colors import INTERPOLATED, bone_colors, person_color
+from posemamba_cli.render.overlay import draw_label
 
 _COLORS = bone_colors()
 
@@ -20,11 +21,23 @@ def _rotation(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
     return np.stack([right, -up, forward])
 
 
-class SkeletonView3D:
-    """Renders world-frame poses (millimetres, z up, lowest joint at z=0) into square BGR images."""
+SLOT_MM = 900.0  # distance between neighbouring people's slots in the 3D view
+MIN_EXTENT_MM = 2400.0
 
-    def __init__(self, size: int, extent_mm: float = 2400.0, azimuth: float = 20.0, elevation: float = 15.0) -> None:
+
+class SkeletonView3D:
+    """Renders world-frame poses (millimetres, z up, lowest joint at z=0) into square BGR images.
+
+    Each of `n_slots` people has a fixed place on a row across the floor (`SLOT_MM` apart, so a person does
+    not move when others appear); the view widens with the number of slots so that all of them fit.
+    """
+
+    def __init__(self, size: int, extent_mm: float | None = None, azimuth: float = 20.0, elevation: float = 15.0,
+                 n_slots: int = 1) -> None:  # fmt: skip
         self.size = int(size)
+        self.n_slots = max(1, int(n_slots))
+        if extent_mm is None:
+            extent_mm = max(MIN_EXTENT_MM, self.n_slots * SLOT_MM + 900.0)
         self.scale = self.size / extent_mm
         self.rot = _rotation(azimuth, elevation)
         self.origin = np.array([self.size / 2, self.size * 0.78])
@@ -45,16 +58,28 @@ class SkeletonView3D:
                 cv2.line(img, tuple(int(v) for v in p), tuple(int(v) for v in q), (70, 70, 70), thick, cv2.LINE_AA)
         return img
 
-    def render(self, poses_mm: list[np.ndarray], interpolated: list[bool] | None = None) -> np.ndarray:
-        """Draw each (17, 3) pose, side by side when several, onto a copy of the background."""
+    def slot_offset(self, slot: int) -> np.ndarray:
+        """World offset (mm) of slot `slot`: a row centred on the origin."""
+        return np.array([(slot - (self.n_slots - 1) / 2) * SLOT_MM, 0.0, 0.0])
+
+    def render(
+        self, poses_mm: list[np.ndarray], interpolated: list[bool] | None = None, slots: list[int] | None = None,
+        labels: list[str] | None = None,
+    ) -> np.ndarray:
+        """Draw each (17, 3) pose, centred on its slot (default: its position in the list), onto a copy of
+        the background; joints and `labels` take the slot's person colour."""
         img = self.background.copy()
         thick = max(2, self.size // 160)
-        n = len(poses_mm)
         for i, pose in enumerate(poses_mm):
-            shifted = pose - np.array([pose[0, 0], pose[0, 1], 0.0]) + np.array([(i - (n - 1) / 2) * 900.0, 0, 0])
+            slot = slots[i] if slots is not None else i
+            shifted = pose - np.array([pose[0, 0], pose[0, 1], 0.0]) + self.slot_offset(slot)
             pts = np.round(self.project(shifted)).astype(np.int32)
             grey = bool(interpolated[i]) if interpolated is not None else False
             for (a, b), color in zip(H36M_BONES, _COLORS):
                 c = INTERPOLATED if grey else color
                 cv2.line(img, tuple(int(v) for v in pts[a]), tuple(int(v) for v in pts[b]), c, thick, cv2.LINE_AA)
+            for q in pts:
+                cv2.circle(img, (int(q[0]), int(q[1])), thick, person_color(slot), -1, cv2.LINE_AA)
+            if labels is not None:
+                draw_label(img, labels[i], pts.astype(np.float64), person_color(slot))
         return img
