@@ -166,3 +166,31 @@ def test_bad_option_values_are_one_line(monkeypatch, capsys, tmp_path, clip, opt
     lines = [line for line in err.strip().splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and expected in lines[0] and "Traceback" not in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_missing_models_are_listed_in_one_message(monkeypatch, capsys, tmp_path, clip) -> None:
+    from posemamba_cli.hub import load_registry
+
+    registry = load_registry()
+    files = [registry.get(n).file for n in ("posemamba-b", "hrnet-w48-384x288", "yolo11n")]
+    weights = tmp_path / "w"
+    args = [str(clip.path), "-o", str(tmp_path / "o"), "--weights-dir", str(weights), "--device", "cpu"]
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--offline")
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    text = " ".join(err.split())  # rich may wrap nothing here, but be safe
+    assert "3 model file(s) missing" in text and all(f in text for f in files)
+    assert "posemamba download-weights posemamba-b hrnet-w48-384x288 yolo11n" in text
+
+    # online, but every download fails (no network): the same complete list, with the reason
+    from posemamba_cli.errors import PoseMambaError
+
+    def no_network(name, **kwargs):
+        raise PoseMambaError(f"{name}: cannot reach the download server (Temporary failure in name resolution)")
+
+    monkeypatch.setattr("posemamba_cli.hub.resolve_weights", no_network)
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    text = " ".join(err.split())
+    assert code == 2 and "could not be downloaded" in text and "name resolution" in text
+    assert all(f in text for f in files) and str(weights) in text
+    assert not (tmp_path / "o").exists()
