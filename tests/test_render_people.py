@@ -30,6 +30,21 @@ def test_every_person_fits_in_the_3d_view() -> None:
         assert np.all(np.diff(slot_x) > 240 / (n + 2) * 0.5)  # separated, not drawn over each other
 
 
+def test_fitted_view_holds_every_joint_of_every_frame() -> None:
+    rng = np.random.default_rng(0)
+    pose = _standing_pose()
+    people = []
+    for p in range(5):  # arms out to 1.8 m, walking about, one of them twice as wide as the others
+        frames = pose[None].repeat(20, 0) + rng.normal(0, 80, (20, 17, 3)) + np.array([p * 300.0, 0, 0])
+        frames[:, 13, 0] += 900 * (1 + (p == 3))
+        people.append(frames)
+    view = SkeletonView3D.fitted(200, people)
+    for slot, frames in enumerate(people):
+        centred = frames - np.concatenate([frames[:, :1, :2], np.zeros((20, 1, 1))], -1)
+        pts = view.project(centred + view.slot_offset(slot))
+        assert (pts >= 0).all() and (pts < 200).all(), slot
+
+
 def test_a_person_keeps_slot_and_colour_when_others_appear() -> None:
     pose = _standing_pose()
     view = SkeletonView3D(240, n_slots=4)
@@ -60,3 +75,13 @@ def test_people_all_drops_short_fragments() -> None:
     assert [t.track_id for t in kept] == [1, 2]  # 10- and 24-frame fragments (< 1 s) are dropped
     assert [t.track_id for t in select_tracks(tracks, "all", 3)] == [1, 3, 2, 4]  # --keep-fragments: by weight
     assert [t.track_id for t in select_tracks(tracks, "main")] == [1]  # largest summed area: 100 x 50 x 100
+
+
+def test_overlay_marks_each_person_in_their_colour() -> None:
+    from posemamba_cli.render import draw_skeleton_2d
+
+    frame = np.zeros((120, 160, 3), np.uint8)
+    keypoints = np.stack([np.linspace(40, 120, 17), np.linspace(30, 110, 17)], 1)
+    draw_skeleton_2d(frame, keypoints, color=person_color(3), label="id 3")
+    colour = np.array(person_color(3))
+    assert (np.abs(frame.astype(int) - colour).sum(-1) < 10).sum() > 20  # joints and label in person 3's colour

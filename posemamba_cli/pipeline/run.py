@@ -227,7 +227,7 @@ def render_videos(
 ) -> list[str]:
     """Pass 3: overlay, 3D view and side-by-side videos at the source rate with the source audio."""
     size = info.height + (info.height % 2)
-    view = SkeletonView3D(size, n_slots=len(poses))
+    view = SkeletonView3D.fitted(size, [pose.world_mm for pose in poses])
     in_life = tracks.within_lifespan()
     audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color)
     names = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]

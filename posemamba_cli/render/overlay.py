@@ -28,10 +28,10 @@ def draw_skeleton_2d(
     h, w = frame.shape[:2]
     thick = max(1, int(round(min(h, w) / 240)))
     pts = np.round(keypoints).astype(np.int32)
-    for (a, b), color in zip(H36M_BONES, _COLORS):
+    for (a, b), side_color in zip(H36M_BONES, _COLORS):
         if scores is not None and min(scores[a], scores[b]) < min_score:
             continue
-        c = INTERPOLATED if interpolated else color
+        c = INTERPOLATED if interpolated else side_color
         cv2.line(frame, tuple(int(v) for v in pts[a]), tuple(int(v) for v in pts[b]), c, thick, cv2.LINE_AA)
     dot = color or (255, 255, 255)
     for p in pts:
@@ -44,7 +44,7 @@ def draw_skeleton_2d(
 def draw_label(image: np.ndarray, text: str, points: np.ndarray, color: tuple[int, int, int]) -> None:
     """Write `text` in `color` just above the highest of `points` (pixels), on a dark backing."""
     h, w = image.shape[:2]
-    scale = max(0.35, min(h, w) / 900)
+    scale = max(0.45, min(h, w) / 800)
     thick = max(1, int(round(scale * 2)))
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
     top = points[np.argmin(points[:, 1])]

@@ -28,20 +28,44 @@ MIN_EXTENT_MM = 2400.0
 class SkeletonView3D:
     """Renders world-frame poses (millimetres, z up, lowest joint at z=0) into square BGR images.
 
-    Each of `n_slots` people has a fixed place on a row across the floor (`SLOT_MM` apart, so a person does
-    not move when others appear); the view widens with the number of slots so that all of them fit.
+    Each of `n_slots` people has a fixed place on a row across the floor (`slot_mm` apart, so a person does
+    not move when others appear); the view widens with the number of slots. `fitted` sizes the slots and
+    the view from the poses themselves so that every joint of every person stays inside the picture.
     """
 
     def __init__(self, size: int, extent_mm: float | None = None, azimuth: float = 20.0, elevation: float = 15.0,
-                 n_slots: int = 1) -> None:  # fmt: skip
+                 n_slots: int = 1, slot_mm: float = SLOT_MM) -> None:  # fmt: skip
         self.size = int(size)
         self.n_slots = max(1, int(n_slots))
+        self.slot_mm = float(slot_mm)
         if extent_mm is None:
-            extent_mm = max(MIN_EXTENT_MM, self.n_slots * SLOT_MM + 900.0)
+            extent_mm = max(MIN_EXTENT_MM, self.n_slots * self.slot_mm + 900.0)
         self.scale = self.size / extent_mm
         self.rot = _rotation(azimuth, elevation)
         self.origin = np.array([self.size / 2, self.size * 0.78])
         self.background = self._draw_background(extent_mm)
+
+    @classmethod
+    def fitted(cls, size: int, people_world_mm: list[np.ndarray], margin: float = 0.06) -> SkeletonView3D:
+        """A view for these people's (T, 17, 3) world poses: slots as wide as the widest person (at least
+        SLOT_MM), scale and centre chosen so that all of them, in every frame, fit with `margin` to spare."""
+        if not people_world_mm:
+            return cls(size)
+        centred = [np.asarray(p, np.float64) - np.concatenate([np.asarray(p)[:, :1, :2], np.zeros((len(p), 1, 1))], -1)
+                   for p in people_world_mm]  # fmt: skip
+        half = max(float(np.abs(c[..., :2]).max()) for c in centred)
+        view = cls(size, n_slots=len(centred), slot_mm=max(SLOT_MM, 2 * half + 300.0))
+        pts = np.concatenate([(c + view.slot_offset(i)).reshape(-1, 3) for i, c in enumerate(centred)])
+        pts = pts[np.isfinite(pts).all(1)]
+        if len(pts) == 0:
+            return view
+        v = pts @ view.rot.T
+        lo, hi = v[:, :2].min(0), v[:, :2].max(0)
+        span = float(max(hi - lo)) or 1.0
+        view.scale = min(view.scale, size * (1 - 2 * margin) / span)
+        view.origin = np.array([size / 2, size / 2]) - (lo + hi) / 2 * view.scale
+        view.background = view._draw_background(size / view.scale)
+        return view
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """World mm (..., 3) -> image pixels (..., 2), orthographic."""
@@ -60,7 +84,7 @@ class SkeletonView3D:
 
     def slot_offset(self, slot: int) -> np.ndarray:
         """World offset (mm) of slot `slot`: a row centred on the origin."""
-        return np.array([(slot - (self.n_slots - 1) / 2) * SLOT_MM, 0.0, 0.0])
+        return np.array([(slot - (self.n_slots - 1) / 2) * self.slot_mm, 0.0, 0.0])
 
     def render(
         self, poses_mm: list[np.ndarray], interpolated: list[bool] | None = None, slots: list[int] | None = None,
