@@ -89,6 +89,8 @@ def test_video_runs_end_to_end_with_injected_stages(clip: SyntheticClip, tmp_pat
 
     doc = json.loads((folder / "pose3d.json").read_text())
     assert doc["joint_order"] == "h36m17" and len(doc["joint_names"]) == 17 and "pose3d_world_mm" in doc["units"]
+    fields = set(doc["frames"][0]) | set(doc["frames"][0]["people"][0])
+    assert set(doc["units"]) <= fields and set(doc["flags"]) <= fields  # the units describe the JSON's own fields
     assert [f["frame"] for f in doc["frames"]] == list(range(N_FRAMES))
     flags = [f["people"][0]["interpolated"] for f in doc["frames"]]
     assert [t for t, f in enumerate(flags) if f] == list(MISSED)
