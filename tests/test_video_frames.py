@@ -76,11 +76,12 @@ def test_every_frame_once_with_its_timestamp(videos, name) -> None:
     frames = list(reader)
     assert len(frames) == len(truth) and reader.warning is None
     np.testing.assert_allclose(reader.times, truth, atol=1e-6)
-    if name == "gap":
-        np.testing.assert_allclose(np.array(reader.times) * 30, [n if n < 20 else n + 10 for n in range(60)], atol=1e-6)
-    if name == "vfr":
-        np.testing.assert_allclose(np.array(reader.times) * 30, [n if n < 15 else 15 + (n - 15) * 3 for n in range(30)],
-                                   atol=1e-6)  # fmt: skip
+    # the times the clips were made with (ffmpeg 7.0 encodes one frame fewer of these than 7.1 does)
+    made = {"gap": [n if n < 20 else n + 10 for n in range(60)], "vfr": [n if n < 15 else 15 + (n - 15) * 3
+                                                                          for n in range(30)]}  # fmt: skip
+    if name in made:
+        assert len(made[name]) - 1 <= len(frames) <= len(made[name])
+        np.testing.assert_allclose(np.array(reader.times) * 30, made[name][: len(frames)], atol=1e-6)
 
 
 class _Lifter:
@@ -135,13 +136,15 @@ def test_truncated_file_is_reported(videos, tmp_path, monkeypatch, capsys) -> No
 
 
 def test_probing_runs_no_ffmpeg_process(videos, monkeypatch) -> None:
+    n = len(decoded_pts(videos["gap"]))
+
     def refuse(*args, **kwargs):
         raise AssertionError("an ffmpeg process was started")
 
     monkeypatch.setattr(subprocess, "run", refuse)
     monkeypatch.setattr(subprocess, "Popen", refuse)
     info = probe_video(videos["gap"])
-    assert info.n_frames == 60 and len(list(FrameReader(info))) == 60
+    assert info.n_frames == n and len(list(FrameReader(info))) == n
 
 
 def test_colour_tags_survive_rendering(tmp_path) -> None:
