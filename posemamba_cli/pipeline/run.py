@@ -229,7 +229,8 @@ def render_videos(
     size = info.height + (info.height % 2)
     view = SkeletonView3D.fitted(size, [pose.world_mm for pose in poses])
     in_life = tracks.within_lifespan()
-    audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color)
+    audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color,
+                 times=info.frame_times)  # fmt: skip
     names = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
     advance = _task(progress, f"render {info.path.name}", tracks.n_frames)
     start = time.perf_counter()
