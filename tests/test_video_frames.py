@@ -166,3 +166,26 @@ def test_colour_tags_survive_rendering(tmp_path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_cli_warns_where_a_truncated_file_stopped(videos, tmp_path, monkeypatch, capsys) -> None:
+    from posemamba_cli.cli.app import main
+    from posemamba_cli.model.checkpoint import save_checkpoint
+    from posemamba_cli.model.posemamba import PoseMamba
+    from posemamba_cli.pose2d import write_keypoints_npz
+
+    n = probe_video(videos["truncated"]).n_frames
+    kp = _figure(n)
+    keypoints = write_keypoints_npz(tmp_path / "kp.npz", kp.keypoints[0], kp.scores[0], None, (96, 64))
+    torch.manual_seed(0)
+    lifter = tmp_path / "lifter.pth"
+    save_checkpoint(lifter, PoseMamba(num_frame=27, dim_feat=16, depth=2, drop_path_rate=0.0))
+    monkeypatch.setattr(sys, "argv", ["posemamba", "infer", "--quiet", str(videos["truncated"]), "-o", str(tmp_path / "o"),
+                                      "--keypoints", str(keypoints), "--lifter", str(lifter), "--device", "cpu",
+                                      "--no-render"])  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code in (0, None)  # the decoded frames are processed
+    err = " ".join(capsys.readouterr().err.split())
+    assert "warning:" in err and f"after frame {n}" in err and "truncated" in err
+    assert json.loads((tmp_path / "o" / "truncated_posemamba" / "pose3d.json").read_text())["n_frames"] == n
