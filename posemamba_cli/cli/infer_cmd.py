@@ -24,12 +24,12 @@ class Decoding(str, Enum):
 
 def infer(
     inputs: list[Path] = typer.Argument(..., help="Video files and/or folders of videos."),
-    output: Path = typer.Option(Path("outputs"), "--output", "-o", help="Folder receiving one sub-folder per video."),
+    output: Path = typer.Option(Path("outputs"), "--output", "-o", help="Folder receiving one <video>_posemamba folder per video."),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", help="2D keypoints (COCO results / AlphaPose JSON, our npz): skips detection and 2D."
     ),
     people: People = typer.Option(People.main, "--people", help="main: the main person (largest summed box area); all: every track."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     lifter: str = typer.Option("posemamba-b", "--lifter", help="PoseMamba weights: registry name or file."),
     pose2d: str = typer.Option("hrnet-w48-384x288", "--pose2d", help="HRNet weights: registry name or file."),
     decoding: Decoding = typer.Option(Decoding.auto, "--decoding", help="2D heatmap decoding (auto: from the registry entry)."),
