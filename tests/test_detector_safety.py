@@ -69,6 +69,11 @@ def test_malicious_detector_is_refused_and_never_runs(monkeypatch, capsys, tmp_p
         assert exit_info.value.code == 2 and len(lines) == 1 and "refused to load" in lines[0], (argv, err)
         assert not marker.exists()
     assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(sys, "argv", ["posemamba", "download-weights", "--list", "--dir", str(weights)])
+    with pytest.raises(SystemExit):
+        main()
+    listing = capsys.readouterr().out
+    assert "refused" in listing and not marker.exists()
 
 
 def test_web_page_and_garbage_are_named(tmp_path: Path) -> None:

@@ -31,6 +31,10 @@ def list_table(registry: Registry, folder: Path) -> Table:
         path = folder / entry.file
         if path.is_file():
             present = f"[green]yes[/green] {_size(path.stat().st_size)}"
+            try:
+                _check_present(entry, path)
+            except PoseMambaError:
+                present = "[red]refused[/red] (unsafe or not a checkpoint)"
         else:
             present = "[dim]no[/dim]" + (f" ({_size(entry.size)})" if entry.size else "")
         name = f"{entry.name} *" if entry.name in registry.defaults else entry.name
