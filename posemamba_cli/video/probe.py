@@ -7,7 +7,6 @@ headers are only an estimate and are wrong for many real files (edit lists, trun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -153,7 +152,3 @@ def with_times(info: VideoInfo, times: list[float] | np.ndarray, warning: str | 
     return VideoInfo(**{**info.__dict__, "n_frames": len(times), "frame_times": times, "frames_counted": True,
                         "decode_warning": warning})  # fmt: skip
 
-
-def rate_fraction(fps: float) -> Fraction:
-    """A frame rate as a small fraction (30000/1001 stays exact)."""
-    return Fraction(fps).limit_denominator(1001)
