@@ -194,3 +194,19 @@ def test_missing_models_are_listed_in_one_message(monkeypatch, capsys, tmp_path,
     assert code == 2 and "could not be downloaded" in text and "name resolution" in text
     assert all(f in text for f in files) and str(weights) in text
     assert not (tmp_path / "o").exists()
+
+
+def test_one_failing_video_does_not_stop_the_others(monkeypatch, tmp_path, clip, lifter_ckpt) -> None:
+    import posemamba_cli
+
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    stand_in = tmp_path / "stand_in.pt"
+    stand_in.write_bytes(b"")
+    monkeypatch.setattr("posemamba_cli.pipeline.models.load_detector", lambda *a, **k: _Finder(clip))
+    monkeypatch.setattr("posemamba_cli.pipeline.models.load_pose2d", lambda *a, **k: _TruePose(clip))
+    results = posemamba_cli.infer([bad, clip.path], tmp_path / "out", lifter=str(lifter_ckpt), detector=str(stand_in),
+                                  pose2d=str(stand_in), device="cpu", render=False, quiet=True)  # fmt: skip
+    assert [r.status for r in results] == ["failed", "done"]
+    assert "not a video" in results[0].error and not results[0].output_dir.exists()
+    assert (results[1].output_dir / "pose3d.npz").is_file()
