@@ -7,8 +7,6 @@ damaged file) the reader says so in `warning` rather than ending silently.
 
 from __future__ import annotations
 
-import math
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,24 +26,6 @@ from posemamba_cli.video.probe import (
 def upright(image: np.ndarray, clockwise: int) -> np.ndarray:
     """Turn a decoded picture `clockwise` degrees (a multiple of 90)."""
     return np.ascontiguousarray(np.rot90(image, k=-(clockwise // 90))) if clockwise % 360 else image
-
-
-def display_rotation(frame) -> float:
-    """The counter-clockwise rotation (degrees) of a decoded frame's display matrix; 0 without one.
-
-    PyAV >= 14.1 reports it as `frame.rotation`; older versions expose the matrix itself as side data
-    (nine int32, 16.16 fixed point), decoded here as FFmpeg's av_display_rotation_get does.
-    """
-    if hasattr(frame, "rotation"):
-        return float(frame.rotation or 0.0)
-    for side in getattr(frame, "side_data", ()):  # pragma: no cover - PyAV < 14.1
-        if "DISPLAYMATRIX" in str(getattr(side, "type", "")):
-            m = struct.unpack("<9i", bytes(side)[:36])
-            scale0, scale1 = math.hypot(m[0], m[3]), math.hypot(m[1], m[4])
-            if scale0 == 0 or scale1 == 0:
-                return 0.0
-            return -math.degrees(math.atan2(m[1] / scale1, m[0] / scale0))
-    return 0.0
 
 
 class FrameReader:
@@ -86,7 +66,7 @@ class FrameReader:
                         continue
                     for frame in frames:
                         if len(self.times) == 0:
-                            self.rotation = clockwise_rotation(display_rotation(frame))
+                            self.rotation = clockwise_rotation(float(frame.rotation or 0.0))
                             self.color = {**color_tags(stream.codec_context), **color_tags(frame)}
                         t = frame.time
                         t = (self.times[-1] + step if self.times else 0.0) if t is None else float(t) - start
