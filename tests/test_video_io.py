@@ -86,7 +86,7 @@ def test_rotation_metadata_is_honoured(clip: Path, tmp_path: Path) -> None:
     assert err < 8
 
 
-def test_variable_frame_rate_resampled_to_average(tmp_path: Path) -> None:
+def test_variable_frame_rate_keeps_every_frame(tmp_path: Path) -> None:
     vfr = tmp_path / "vfr.mp4"
     # 15 frames at 30 fps, then 15 frames at 10 fps
     _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=30:duration=1",
@@ -96,8 +96,7 @@ def test_variable_frame_rate_resampled_to_average(tmp_path: Path) -> None:
     assert info.variable_frame_rate
     assert 14 < info.fps < 19  # average rate, not the 30 fps of the first half
     frames = list(read_frames(info))
-    assert len(frames) == info.n_frames  # the probe counts what the reader delivers
-    assert abs(info.n_frames - info.duration * info.fps) <= 3
+    assert len(frames) == info.n_frames  # the probe counts what the reader delivers (exactness: test_video_frames)
 
 
 def test_bad_inputs_give_clear_errors(tmp_path: Path) -> None:

@@ -31,6 +31,10 @@ def list_table(registry: Registry, folder: Path) -> Table:
         path = folder / entry.file
         if path.is_file():
             present = f"[green]yes[/green] {_size(path.stat().st_size)}"
+            try:
+                _check_present(entry, path)
+            except PoseMambaError:
+                present = "[red]refused[/red] (unsafe or not a checkpoint)"
         else:
             present = "[dim]no[/dim]" + (f" ({_size(entry.size)})" if entry.size else "")
         name = f"{entry.name} *" if entry.name in registry.defaults else entry.name
@@ -38,6 +42,14 @@ def list_table(registry: Registry, folder: Path) -> Table:
     table.caption = "* the default set (what `posemamba infer` uses)"
     table.caption_justify = "left"
     return table
+
+
+def _check_present(entry: WeightsEntry, path: Path) -> None:
+    """A detector file is inspected before it is reported present (ultralytics would unpickle it unchecked)."""
+    if entry.kind == "yolo":
+        from posemamba_cli.people.safe_weights import check_detector_weights
+
+        check_detector_weights(path)
 
 
 def _select(registry: Registry, names: list[str] | None) -> list[WeightsEntry]:
@@ -69,6 +81,7 @@ def download_weights(
         missing = [e for e in entries if not (folder / e.file).is_file()]
         for entry in entries:
             if entry not in missing:
+                _check_present(entry, folder / entry.file)
                 out.print(f"[green]present[/green] {entry.name}: {folder / entry.file}", highlight=False)
         if missing:
             also = f" (also missing: {', '.join(e.name for e in missing[1:])})" if missing[1:] else ""
@@ -79,6 +92,7 @@ def download_weights(
     for entry in entries:
         try:
             result = fetch_entry(entry, folder, force=force, timeouts=timeouts, retries=retries)
+            _check_present(entry, result.path)
         except PoseMambaError as exc:
             if len(entries) == 1:
                 raise

@@ -24,66 +24,49 @@ class Decoding(str, Enum):
 
 def infer(
     inputs: list[Path] = typer.Argument(..., help="Video files and/or folders of videos."),
-    output: Path = typer.Option(Path("outputs"), "--output", "-o", help="Folder receiving one sub-folder per video."),
+    output: Path = typer.Option(Path("outputs"), "--output", "-o", help="Folder receiving one <video>_posemamba folder per video."),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", help="2D keypoints (COCO results / AlphaPose JSON, our npz): skips detection and 2D."
     ),
-    people: People = typer.Option(People.main, "--people", help="main: the largest, longest-seen person; all: every track."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    people: People = typer.Option(People.main, "--people", help="main: the main person (largest summed box area); all: every track."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     lifter: str = typer.Option("posemamba-b", "--lifter", help="PoseMamba weights: registry name or file."),
     pose2d: str = typer.Option("hrnet-w48-384x288", "--pose2d", help="HRNet weights: registry name or file."),
     decoding: Decoding = typer.Option(Decoding.auto, "--decoding", help="2D heatmap decoding (auto: from the registry entry)."),
     detector: str = typer.Option("yolo11n", "--detector", help="YOLO weights: registry name, file, or model yaml."),
-    det_conf: float = typer.Option(0.3, "--det-conf", help="Person detection confidence threshold."),
+    det_conf: float = typer.Option(0.3, "--det-conf", help="Person detection confidence threshold, in (0, 1]."),
     weights_dir: Path | None = typer.Option(None, "--weights-dir", help="Where named weights live (default: the registry's folder)."),
     offline: bool = typer.Option(False, "--offline", help="Never download: missing named weights are an error."),
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Average the lifter with its horizontally flipped input."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Lifter windows per forward pass."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Lifter windows per forward pass (at least 1)."),
     render: bool = typer.Option(True, "--render/--no-render", help="Write the overlay, 3D and side-by-side videos."),
+    keep_fragments: bool = typer.Option(
+        False, "--keep-fragments", help="--people all: keep tracks shorter than 1 second (dropped by default)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing results (only folders posemamba wrote)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Estimate 3D poses for every frame of each video and write them with visualisations."""
-    from posemamba_cli.pipeline import InferConfig, collect_videos, infer_video, load_keypoints
-    from posemamba_cli.pipeline.models import load_detector, load_lifter_model, load_pose2d, pick_device
-    from posemamba_cli.pipeline.outputs import check_writable
-    from posemamba_cli.pipeline.progress import make_progress, summary_table
+    """Estimate 3D poses for every frame of each video into OUTPUT/<video>_posemamba/ (see the README)."""
+    from posemamba_cli.pipeline.batch import infer as run_infer
+    from posemamba_cli.pipeline.progress import summary_table
 
-    console = Console()
+    results = run_infer(
+        inputs, output, keypoints=keypoints, people=people.value, device=device, lifter=lifter, pose2d=pose2d,
+        decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
+        flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
+        quiet=quiet,
+    )  # fmt: skip
     err = Console(stderr=True)
-    videos = collect_videos(inputs)
-    if keypoints is not None and len(videos) > 1:
-        raise PoseMambaError("--keypoints belongs to one video; give a single video with it")
-    if keypoints is not None and not keypoints.is_file():
-        raise PoseMambaError(f"{keypoints}: keypoint file not found")
-    check_writable(output)
-    dev = pick_device(device)
-    config = InferConfig(people=people.value, flip=flip, batch_size=batch_size, device=dev, render=render)
-    lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
-    det = est = kp = None
-    if keypoints is None:
-        est = load_pose2d(pose2d, weights_dir, offline, dev, None if decoding is Decoding.auto else decoding.value)
-        det = load_detector(detector, weights_dir, offline, dev, conf=det_conf)
-    else:
-        kp = lambda info: load_keypoints(keypoints, info.n_frames, people.value, (info.width, info.height))  # noqa: E731
-
-    names = _output_names(videos)
-    results, failures = [], []
-    with make_progress(console, disable=quiet) as progress:
-        for video, name in zip(videos, names):
-            try:
-                results.append(infer_video(video, output, lift_model, det, est, kp, config, progress, output_name=name))
-            except PoseMambaError as exc:
-                if len(videos) == 1:
-                    raise
-                failures.append(video)
-                err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    if results:
-        console.print(summary_table(results))
+    for r in results:
+        for warning in r.warnings:
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        if r.status == "skipped":
+            err.print(f"skipped {r.video}: results already in {r.output_dir} (--overwrite to redo)", highlight=False,
+                      soft_wrap=True)  # fmt: skip
+        elif r.status == "failed":
+            err.print(f"[red]error:[/red] {r.error}", highlight=False, soft_wrap=True)
+    done = [r for r in results if r.status == "done"]
+    if done:
+        Console().print(summary_table(done))
+    failures = [r for r in results if r.status == "failed"]
     if failures:
-        raise PoseMambaError(f"{len(failures)} of {len(videos)} videos failed (see above)")
-
-
-def _output_names(videos: list[Path]) -> list[str]:
-    """One folder name per video: its stem, with the extension added where two stems collide."""
-    stems = [v.stem for v in videos]
-    return [f"{v.stem}_{v.suffix.lstrip('.')}" if stems.count(v.stem) > 1 else v.stem for v in videos]
+        raise PoseMambaError(f"{len(failures)} of {len(results)} videos failed (see above)")

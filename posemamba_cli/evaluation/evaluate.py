@@ -75,7 +75,7 @@ def evaluate_checkpoint(
     from posemamba_cli.train.config import config_from_dict, load_config
     from posemamba_cli.train.data_source import resolve_data
 
-    dev = resolve_device(device)
+    dev = resolve_device(device, option="--device")
     checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
     model = load_lifter(checkpoint_path, device=dev)
     overrides: dict[str, Any] = {"data_file": str(data), "eval_batch_size": batch_size, "epochs": 1}

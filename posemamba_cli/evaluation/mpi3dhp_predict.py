@@ -147,7 +147,7 @@ def evaluate_checkpoint_3dhp(
     from posemamba_cli.model.checkpoint import load_lifter
 
     flip = True if flip is None else flip
-    dev = resolve_device(device)
+    dev = resolve_device(device, option="--device")
     checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
     model = load_lifter(checkpoint_path, device=dev)
     labels, labels_path = read_activities(activities, data)

@@ -44,7 +44,10 @@ def safe_torch_load(path: str | os.PathLike) -> object:
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if found is None:
-            raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (corrupt pickle data)") from None
+            from posemamba_cli.io.web_page import web_page_message
+
+            why = web_page_message(path) or f"{path}: not a readable PyTorch checkpoint (corrupt pickle data)"
+            raise CheckpointError(why) from None
         raise CheckpointError(
             f"{path}: refused to load: it refers to the Python global {found.group(1)!r}, which is neither "
             "a tensor nor plain numpy data, and unpickling it could run code"

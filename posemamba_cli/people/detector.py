@@ -36,8 +36,10 @@ class YoloPersonDetector:
         from ultralytics import YOLO
 
         model = str(model)
-        if not model.endswith((".yaml", ".yml")) and not Path(model).is_file():
-            raise PoseMambaError(f"{model}: detector weights not found")
+        if not model.endswith((".yaml", ".yml")):
+            from posemamba_cli.people.safe_weights import check_detector_weights
+
+            check_detector_weights(model)  # before ultralytics unpickles it with weights_only off
         try:
             self.model = YOLO(model, task="detect")
         except Exception as exc:  # a corrupt or foreign file

@@ -7,23 +7,65 @@ import numpy as np
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.people.tracker import Track
 
+MIN_FRAGMENT_SECONDS = 1.0  # `--people all` drops tracks seen in fewer frames than this (crowd flicker)
+
+
+def fragment_frames(fps: float) -> int:
+    """The frame count below which a track is a fragment: MIN_FRAGMENT_SECONDS at `fps` (at least 1)."""
+    return max(1, int(round(MIN_FRAGMENT_SECONDS * fps)))
+
+
+def summed_box_area(boxes_xyxy: np.ndarray) -> float:
+    """THE main-person weight: the sum, over the frames a person is seen, of their box area (pixels^2).
+
+    The box is the detector's box for video detection and the box enclosing the keypoints for keypoint
+    files. Being large and being seen long both count, so the main person is the one the camera follows.
+    """
+    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    return float(np.sum(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)))
+
+
+def keypoint_boxes(keypoints: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+    """(F, 4) boxes enclosing each frame's keypoints (F, J, 2); joints with a zero score are left out."""
+    keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, np.shape(keypoints)[-2], 2)
+    valid = np.ones(keypoints.shape[:2], bool) if scores is None else np.asarray(scores).reshape(keypoints.shape[:2]) > 0
+    out = np.zeros((len(keypoints), 4))
+    for f, (k, v) in enumerate(zip(keypoints, valid)):
+        pts = k[v] if v.any() else k
+        out[f] = [*pts.min(0), *pts.max(0)]
+    return out
+
+
+def main_person(weights: list[float] | np.ndarray) -> int:
+    """Index of the main person given each person's `summed_box_area` (ties: the first, i.e. lowest id)."""
+    if len(weights) == 0:
+        raise PoseMambaError("nobody was found (no person to choose from)")
+    return int(np.argmax(np.asarray(weights, dtype=np.float64)))
+
 
 def track_weight(track: Track) -> float:
-    """Largest and longest: the summed box area over all frames where the track was seen."""
-    return float(sum((b[2] - b[0]) * (b[3] - b[1]) for b in track.boxes.values()))
+    """`summed_box_area` of a tracked person's detector boxes."""
+    return summed_box_area(np.array(list(track.boxes.values()))) if track.boxes else 0.0
 
 
-def select_tracks(tracks: dict[int, Track] | list[Track], people: str = "main", min_frames: int = 1) -> list[Track]:
-    """`people="main"`: the one track with the largest summed area; `"all"`: every track seen in
-    at least `min_frames` frames, heaviest first. Raises PoseMambaError when nobody was found."""
+def select_tracks(
+    tracks: dict[int, Track] | list[Track], people: str = "main", min_frames: int = 1,
+    min_fragment_frames: int | None = None,
+) -> list[Track]:
+    """`people="main"`: the one track with the largest `summed_box_area`; `"all"`: every track seen in at
+    least `min_frames` frames (and `min_fragment_frames` when given, except the main one), main first
+    then by weight. Raises PoseMambaError when nobody was found."""
     items = list(tracks.values()) if isinstance(tracks, dict) else list(tracks)
+    items.sort(key=lambda t: t.track_id)  # ties in weight go to the lowest id, as in `main_person`
     items = [t for t in items if len(t.boxes) >= max(1, min_frames)] or [t for t in items if t.boxes]
     if not items:
         raise PoseMambaError("nobody was found in the video (no person detected in any frame)")
-    items.sort(key=track_weight, reverse=True)
+    items.sort(key=track_weight, reverse=True)  # stable: equal weights keep the id order
     if people == "main":
         return items[:1]
     if people == "all":
+        if min_fragment_frames:
+            items = items[:1] + [t for t in items[1:] if len(t.boxes) >= min_fragment_frames]
         return items
     raise PoseMambaError(f"--people must be 'main' or 'all', not {people!r}")
 

@@ -1,5 +1,7 @@
 """The `infer` pipeline: stages with progress bars, per-video output folders written atomically."""
 
+from posemamba_cli.pipeline.batch import infer, is_finished, plan_outputs
+from posemamba_cli.pipeline.keypoints_input import load_keypoints
 from posemamba_cli.pipeline.run import (
     InferConfig,
     PoseEstimator2D,
@@ -8,7 +10,6 @@ from posemamba_cli.pipeline.run import (
     infer_video,
     lifter_num_frame,
 )
-from posemamba_cli.pipeline.keypoints_input import load_keypoints
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 
 __all__ = [
@@ -17,7 +18,10 @@ __all__ = [
     "VideoResult",
     "Tracks2D",
     "collect_videos",
+    "infer",
     "infer_video",
+    "is_finished",
+    "plan_outputs",
     "lifter_num_frame",
     "load_keypoints",
 ]

@@ -10,18 +10,19 @@ from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 
 
-def _our_multi_person(path: Path) -> Tracks2D | None:
-    """The all-people arrays our own `keypoints_2d.npz` carries, if present."""
+def _our_multi_person(path: Path) -> tuple[Tracks2D, tuple[int, int] | None] | None:
+    """The all-people arrays our own `keypoints_2d.npz` carries and its image size, if present."""
     try:
         with np.load(path, allow_pickle=False) as data:
             if "people_keypoints" not in data:
                 return None
+            size = tuple(int(v) for v in data["image_size"]) if "image_size" in data else None
             return Tracks2D(
                 np.asarray(data["people_keypoints"], np.float64),
                 np.asarray(data["people_scores"], np.float64),
                 np.asarray(data["people_detected"], bool),
                 np.asarray(data["track_ids"]),
-            )
+            ), size
     except (OSError, ValueError, KeyError):
         return None
 
@@ -36,18 +37,16 @@ def load_keypoints(
     if path.suffix.lower() == ".npz" and path.is_file():
         ours = _our_multi_person(path)
         if ours is not None:
-            tracks = ours if people == "all" else _subset(ours, [0])
-            return tracks.fit_frames(n_frames)
+            tracks, size = ours
+            _check_size(path, size, video_size)
+            return _choose(tracks, people).fit_frames(n_frames)
     data = read_keypoint_file(path)
-    if video_size is not None and data.image_size is not None and tuple(data.image_size) != tuple(video_size):
-        w, h = data.image_size
-        vw, vh = video_size
-        raise PoseMambaError(f"{path}: keypoints are for a {w}x{h} image but the video is {vw}x{vh}")
-    ids = data.track_ids if people == "all" and data.track_ids else [None]
+    _check_size(path, data.image_size, video_size)
+    ids = data.track_ids or [None]  # without track ids: the most confident person of each frame
     series = [data.select(i) for i in ids]
     last = max(int(s.frame_indices.max()) for s in series)
-    if last >= n_frames + 1:
-        raise PoseMambaError(f"{path}: keypoints reach frame {last} but the video has {n_frames} frames")
+    if last >= n_frames:
+        raise PoseMambaError(f"{path}: keypoints reach frame {last} but the video has {n_frames} decoded frames")
     kp, sc = np.zeros((len(series), n_frames, 17, 2)), np.zeros((len(series), n_frames, 17))
     detected = np.zeros((len(series), n_frames), bool)
     for p, s in enumerate(series):
@@ -55,8 +54,19 @@ def load_keypoints(
         f = s.frame_indices[keep]
         kp[p, f], sc[p, f], detected[p, f] = s.keypoints[keep], s.scores[keep], True
     track_ids = np.array([s.track_id if s.track_id is not None else p for p, s in enumerate(series)])
-    return Tracks2D(kp, sc, detected, track_ids)
+    return _choose(Tracks2D(kp, sc, detected, track_ids), people)
 
 
-def _subset(tracks: Tracks2D, idx: list[int]) -> Tracks2D:
-    return Tracks2D(tracks.keypoints[idx], tracks.scores[idx], tracks.detected[idx], tracks.track_ids[idx])
+def _check_size(path: Path, size: tuple[int, int] | None, video_size: tuple[int, int] | None) -> None:
+    if video_size is not None and size is not None and tuple(size) != tuple(video_size):
+        raise PoseMambaError(
+            f"{path}: keypoints are for a {size[0]}x{size[1]} image but the video is {video_size[0]}x{video_size[1]}"
+        )
+
+
+def _choose(tracks: Tracks2D, people: str) -> Tracks2D:
+    """`people="main"`: the main person by the one rule (`Tracks2D.main_index`); "all": everyone, main first."""
+    main = tracks.main_index()
+    if people == "main":
+        return tracks.subset([main])
+    return tracks.subset([main] + [p for p in range(tracks.n_people) if p != main])

@@ -12,7 +12,52 @@ def pick_device(device: str) -> str:
     """'auto' -> 'cuda' when available else 'cpu'; anything else is checked and returned."""
     from posemamba_cli.device import resolve_device
 
-    return str(resolve_device(device))
+    return str(resolve_device(device, option="--device"))
+
+
+def check_models_present(names: list[str], weights_dir: str | Path | None, offline: bool) -> None:
+    """Make sure every named model is in the weights folder before any is loaded.
+
+    Missing ones are downloaded unless `offline`. What is still missing (offline, or a download failed) is
+    one PoseMambaError listing every such file, where it goes, the command that fetches them all and where
+    to download each by hand.
+    """
+    try:
+        from posemamba_cli.hub import default_weights_dir, load_registry, resolve_weights
+        from posemamba_cli.hub.fetch import by_hand_hint
+
+        registry = load_registry()
+    except ImportError:  # pragma: no cover - the hub is part of the package
+        return
+    folder = default_weights_dir(weights_dir)
+    missing = []
+    for name in dict.fromkeys(names):
+        if Path(name).expanduser().exists() or str(name).endswith((".yaml", ".yml")):
+            continue
+        entry = registry.find(str(name))
+        if entry is not None and not (folder / entry.file).is_file():
+            missing.append(entry)
+    why = "downloads are off (--offline)"
+    if not offline:
+        failed, reasons = [], []
+        for entry in missing:
+            try:
+                resolve_weights(entry.name, weights_dir=folder)
+            except PoseMambaError as exc:
+                failed.append(entry)
+                reasons.append(str(exc))
+        missing = failed
+        why = f"could not be downloaded ({reasons[0]})" if reasons else why
+    if not missing:
+        return
+    dir_opt = "" if str(folder) == "weights" else f" --dir {folder}"
+    names_text = " ".join(e.name for e in missing)
+    hints = "; ".join(f"{e.name}: {by_hand_hint(e, folder)}" for e in missing)
+    raise PoseMambaError(
+        f"{len(missing)} model file(s) missing from {folder}/; {why}: "
+        f"{', '.join(str(folder / e.file) for e in missing)}. Fetch them with "
+        f"`posemamba download-weights {names_text}{dir_opt}`, or by hand: {hints}"
+    )
 
 
 def resolve(name_or_path: str, weights_dir: str | Path | None, offline: bool) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,13 +15,21 @@ from rich.progress import Progress
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.lift.track import Pose3D, lift_track
 from posemamba_cli.people.detector import PersonDetector
-from posemamba_cli.people.selection import boxes_by_frame, select_tracks
+from posemamba_cli.people.selection import boxes_by_frame, fragment_frames, select_tracks
 from posemamba_cli.people.tracker import PersonTracker
-from posemamba_cli.pipeline.outputs import check_writable, staged_folder, write_pose3d
+from posemamba_cli.pipeline.outputs import (
+    check_replaceable,
+    check_writable,
+    staged_folder,
+    write_manifest,
+    write_pose3d,
+)
 from posemamba_cli.pipeline.progress import StageTimes
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.render import SkeletonView3D, draw_skeleton_2d, side_by_side
-from posemamba_cli.video import VideoInfo, VideoWriter, probe_video, read_frames
+from posemamba_cli.render.colors import person_color
+from posemamba_cli.video import FrameReader, VideoInfo, VideoWriter, probe_video, read_frames
+from posemamba_cli.video.probe import with_times
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
 
@@ -41,6 +50,7 @@ class InferConfig:
     device: str = "cpu"
     render: bool = True
     min_track_frames: int = 3  # shorter tracks are ignored (detector flicker) unless nothing else exists
+    keep_fragments: bool = False  # people="all": keep tracks shorter than people.selection.MIN_FRAGMENT_SECONDS
     video_preset: str = "superfast"  # x264 preset of the written videos (encoding dominates rendering)
 
 
@@ -56,14 +66,27 @@ class VideoResult:
     seconds: float
     times: StageTimes = field(default_factory=StageTimes)
     files: list[str] = field(default_factory=list)
+    status: str = "done"  # "done", "skipped" (a finished result was already there) or "failed"
+    error: str | None = None  # the one-line reason of a failure
+    warnings: list[str] = field(default_factory=list)  # e.g. where decoding of a damaged file stopped
+
+
+OUTPUT_SUFFIX = "_posemamba"
+
+
+def output_folder_name(video: str | Path, same_stem: bool = False) -> str:
+    """The result folder of `video`: `<stem>_posemamba`, or with `same_stem` (another input has the same
+    stem) `<stem>_<8 hex digits of the absolute path's SHA-1>_posemamba`. Deterministic for a given input."""
+    video = Path(video)
+    if not same_stem:
+        return f"{video.stem}{OUTPUT_SUFFIX}"
+    digest = hashlib.sha1(str(video.resolve()).encode()).hexdigest()[:8]
+    return f"{video.stem}_{digest}{OUTPUT_SUFFIX}"
 
 
 def lifter_num_frame(lifter: Any) -> int:
-    """The window length of a lifter: `config['num_frame']` (PoseMamba), `num_frame`, else 243."""
-    config = getattr(lifter, "config", None)
-    if isinstance(config, dict) and "num_frame" in config:
-        return int(config["num_frame"])
-    return int(getattr(lifter, "num_frame", 243))
+    """The window length of a lifter: its `num_frame` (PoseMamba: `config.num_frame`), else 243."""
+    return int(getattr(lifter, "num_frame", getattr(getattr(lifter, "config", None), "num_frame", 243)))
 
 
 def collect_videos(inputs: Iterable[str | Path]) -> list[Path]:
@@ -82,7 +105,8 @@ def collect_videos(inputs: Iterable[str | Path]) -> list[Path]:
             out.append(path)
     if not out:
         raise PoseMambaError("no input video given")
-    return out
+    unique = {p.resolve(): p for p in reversed(out)}  # the same file given twice is processed once
+    return [p for p in out if unique[p.resolve()] is p]
 
 
 def _task(progress: Progress | None, description: str, total: int | None) -> Callable[[int], None]:
@@ -102,20 +126,26 @@ def _task(progress: Progress | None, description: str, total: int | None) -> Cal
 
 def detect_and_track(
     info: VideoInfo, detector: PersonDetector, config: InferConfig, progress: Progress | None, times: StageTimes
-) -> tuple[list, int]:
-    """Pass 1: detect people in every frame and track them; returns (selected tracks, frame count)."""
+) -> tuple[list, VideoInfo]:
+    """Pass 1: detect people in every decoded frame and track them.
+
+    Returns the selected tracks and `info` completed with the decoded frame count and timestamps.
+    """
     tracker = PersonTracker(fps=info.fps)
     advance = _task(progress, f"detect+track {info.path.name}", info.n_frames)
-    start, n = time.perf_counter(), 0
-    for frame in read_frames(info):
+    start = time.perf_counter()
+    reader = FrameReader(info)
+    for frame in reader:
         boxes, scores = detector(frame)
         tracker.update(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(scores).reshape(-1))
-        n += 1
         advance(1)
-    if n == 0:
+    if not reader.times:
         raise PoseMambaError(f"{info.path}: the video has no frames")
-    times.add("detect+track", time.perf_counter() - start, n)
-    return select_tracks(tracker.tracks, config.people, config.min_track_frames), n
+    info = with_times(info, reader.times, reader.warning)
+    times.add("detect+track", time.perf_counter() - start, info.n_frames)
+    selected = select_tracks(tracker.tracks, config.people, config.min_track_frames,
+                             min_fragment_frames=None if config.keep_fragments else fragment_frames(info.fps))
+    return selected, info
 
 
 def estimate_2d(
@@ -148,7 +178,9 @@ def estimate_2d(
         advance(len(pending))
         pending.clear()
 
+    delivered = 0
     for t, frame in enumerate(read_frames(info)):
+        delivered = t + 1
         if t >= n_frames:
             break
         if per_frame[t]:
@@ -159,6 +191,8 @@ def estimate_2d(
         else:
             advance(1)
     flush()
+    if delivered != n_frames:  # decoding is deterministic; a difference means the file changed meanwhile
+        raise PoseMambaError(f"{info.path}: the second decoding pass gave {delivered} frames, the first {n_frames}")
     times.add("2D", time.perf_counter() - start, n_frames)
     return Tracks2D(kp, sc, detected, np.array([tr.track_id for tr in tracks]))
 
@@ -190,9 +224,10 @@ def render_videos(
 ) -> list[str]:
     """Pass 3: overlay, 3D view and side-by-side videos at the source rate with the source audio."""
     size = info.height + (info.height % 2)
-    view = SkeletonView3D(size)
+    view = SkeletonView3D.fitted(size, [pose.world_mm for pose in poses])
     in_life = tracks.within_lifespan()
-    audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset)
+    audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color,
+                 times=info.frame_times)  # fmt: skip
     names = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
     advance = _task(progress, f"render {info.path.name}", tracks.n_frames)
     start = time.perf_counter()
@@ -205,20 +240,24 @@ def render_videos(
             if t >= tracks.n_frames:
                 break
             overlay = frame.copy()
-            shown, flags = [], []
+            shown, flags, slots, labels = [], [], [], []
             for p, pose in enumerate(poses):
                 if in_life[p, t]:
                     interp = not tracks.detected[p, t]
-                    draw_skeleton_2d(overlay, pose.keypoints_2d_h36m[t], interpolated=interp)
+                    label = f"id {int(tracks.track_ids[p])}"
+                    draw_skeleton_2d(overlay, pose.keypoints_2d_h36m[t], interpolated=interp, color=person_color(p),
+                                     label=label)  # fmt: skip
                     shown.append(pose.world_mm[t])
                     flags.append(interp)
-            view3d = view.render(shown, flags)
+                    slots.append(p)
+                    labels.append(label)
+            view3d = view.render(shown, flags, slots, labels)
             w_overlay.write(overlay)
             w_3d.write(view3d)
             w_side.write(side_by_side(overlay, view3d[: info.height]))
             advance(1)
         written = w_overlay.frames_written
-    if written < tracks.n_frames:  # a variable-rate estimate one frame long: keep the files consistent
+    if written != tracks.n_frames:  # decoding is deterministic; a difference means the file changed meanwhile
         raise PoseMambaError(f"{info.path}: decoded {written} frames, expected {tracks.n_frames}")
     times.add("render", time.perf_counter() - start, written)
     return names
@@ -234,44 +273,46 @@ def infer_video(
     config: InferConfig | None = None,
     progress: Progress | None = None,
     output_name: str | None = None,
+    overwrite: bool = False,
 ) -> VideoResult:
-    """Run the whole chain on one video and write `output_root/<video stem>/` atomically.
+    """Run the whole chain on one video and write `output_root/<output_name>/` atomically.
+
+    `output_name` defaults to `output_folder_name(video)` (`<stem>_posemamba`). An existing result folder
+    is an error unless `overwrite`; a folder this tool did not write is never touched (see `staged_folder`).
 
     `keypoints` (2D tracks, or a function of the probed `VideoInfo` returning them) skips detection and 2D.
     Otherwise `detector` (frame -> boxes, scores) and `pose2d` (`.predict(image, boxes)`) are required.
     """
     config = config or InferConfig()
     start = time.perf_counter()
-    info = probe_video(video)
+    info = probe_video(video, count_frames=keypoints is not None)  # pass 1 counts frames otherwise
     output_root = Path(output_root)
     check_writable(output_root)
+    final = output_root / (output_name or output_folder_name(info.path))
+    check_replaceable(final, overwrite)  # before any work
     times = StageTimes()
     if keypoints is not None:
         tracks = keypoints(info) if callable(keypoints) else keypoints.fit_frames(info.n_frames)
         if not tracks.detected.any():
             raise PoseMambaError(f"{info.path}: nobody was found (the keypoint file has no detected person)")
         if config.people == "main" and tracks.n_people > 1:
-            # largest and longest: keypoint-extent areas summed over the frames where each person is seen
-            area = [np.ptp(k[d], axis=1).prod(-1).sum() for k, d in zip(tracks.keypoints, tracks.detected)]
-            keep = int(np.argmax(area))
-            tracks = Tracks2D(tracks.keypoints[keep : keep + 1], tracks.scores[keep : keep + 1],
-                              tracks.detected[keep : keep + 1], tracks.track_ids[keep : keep + 1])  # fmt: skip
+            tracks = tracks.subset([tracks.main_index()])  # the one main-person rule of people.selection
     else:
         if detector is None or pose2d is None:
             raise PoseMambaError("a person detector and a 2D pose model are needed (or give --keypoints)")
-        selected, n_frames = detect_and_track(info, detector, config, progress, times)
-        tracks = estimate_2d(info, selected, n_frames, pose2d, progress, times)
-        info = VideoInfo(**{**info.__dict__, "n_frames": n_frames})
+        selected, info = detect_and_track(info, detector, config, progress, times)
+        tracks = estimate_2d(info, selected, info.n_frames, pose2d, progress, times)
     filled = tracks.filled()
     poses = lift_people(filled, info, lifter, config, progress, times)
-    final = output_root / (output_name or info.path.stem)
-    with staged_folder(final) as stage:
-        filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps)
-        write_pose3d(stage, poses, filled, info.fps, info.width, info.height)
+    with staged_folder(final, overwrite) as stage:
+        filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps, info.frame_times)
+        write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
         if config.render:
             files += render_videos(info, filled, poses, stage, progress, times, config.video_preset)
+        write_manifest(stage, info.path, files, filled.n_frames, filled.n_people)
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files,
+        warnings=[f"{info.path}: {info.decode_warning}"] if info.decode_warning else [],
     )  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.people.selection import fill_gaps
+from posemamba_cli.people.selection import fill_gaps, keypoint_boxes, main_person, summed_box_area
 
 
 @dataclass
@@ -31,6 +31,18 @@ class Tracks2D:
     @property
     def n_frames(self) -> int:
         return int(self.keypoints.shape[1])
+
+    def main_index(self) -> int:
+        """The main person by the one rule of `people.selection`: largest summed box (keypoint extent) area
+        over the frames where they are detected."""
+        return main_person([
+            summed_box_area(keypoint_boxes(k[d], s[d])) if d.any() else 0.0
+            for k, s, d in zip(self.keypoints, self.scores, self.detected)
+        ])  # fmt: skip
+
+    def subset(self, people: list[int]) -> Tracks2D:
+        """The given people (indices), in that order."""
+        return Tracks2D(self.keypoints[people], self.scores[people], self.detected[people], self.track_ids[people])
 
     def within_lifespan(self) -> np.ndarray:
         """(P, T) True between each person's first and last detected frame."""
@@ -57,11 +69,8 @@ class Tracks2D:
         t = self.n_frames
         if t == n_frames:
             return self
-        if t > n_frames + 1:
-            raise PoseMambaError(f"the keypoint file has {t} frames but the video only {n_frames}")
-        if t > n_frames:  # one frame of rounding in a variable-rate video
-            cut = slice(0, n_frames)
-            return Tracks2D(self.keypoints[:, cut], self.scores[:, cut], self.detected[:, cut], self.track_ids)
+        if t > n_frames:
+            raise PoseMambaError(f"the keypoint file has {t} frames but the video only {n_frames} decoded frames")
         pad = n_frames - t
         p = self.n_people
         return Tracks2D(
@@ -71,17 +80,25 @@ class Tracks2D:
             self.track_ids,
         )
 
-    def save_npz(self, path: str | Path, width: int, height: int, fps: float) -> None:
-        """Write the 2D keypoints: the main person in the layout `--keypoints` reads (detected frames only,
-        `frame_indices` saying which), plus every person as (P, T, ...) arrays over all frames."""
-        main = self.detected[0]
+    def save_npz(self, path: str | Path, width: int, height: int, fps: float, times: np.ndarray | None = None) -> None:
+        """Write `keypoints_2d.npz`: every array has one row per decoded video frame (see the README).
+
+        `keypoints`/`scores`/`detected` are the main person (index `main_person`, always 0 as written by
+        `infer`), `people_*` every person; rows where `detected` is False are interpolated. `--keypoints`
+        reads the file back using only the detected rows.
+        """
+        main = self.main_index()
+        t = np.arange(self.n_frames) / fps if times is None else np.asarray(times, dtype=np.float64)
         np.savez_compressed(
             path,
-            keypoints=self.keypoints[0][main].astype(np.float32),
-            scores=self.scores[0][main].astype(np.float32),
-            frame_indices=np.flatnonzero(main).astype(np.int64),
+            keypoints=self.keypoints[main].astype(np.float32),
+            scores=self.scores[main].astype(np.float32),
+            detected=self.detected[main],
+            frame_indices=np.arange(self.n_frames, dtype=np.int64),
+            time_s=t,
             image_size=np.array([width, height], dtype=np.int64),
             joint_order=np.array("coco17"),
+            main_person=np.int64(main),
             people_keypoints=self.keypoints.astype(np.float32),
             people_scores=self.scores.astype(np.float32),
             people_detected=self.detected,

@@ -5,8 +5,9 @@ Accepted files:
 - AlphaPose JSON (same list layout, plus ``"box"`` and a track ``"idx"``) with COCO-17, Halpe-26,
   COCO-WholeBody-133 or Halpe-136 keypoints; all of these start with the COCO-17 body joints, which we keep.
 - Our npz (see `write_keypoints_npz`): ``keypoints`` (frames, 17, 2) float pixels, ``scores`` (frames, 17),
-  optional ``frame_indices`` (frames,) ascending integers (default 0..frames-1) and ``image_size`` (2,)
-  as (width, height).
+  optional ``frame_indices`` (frames,) ascending integers (default 0..frames-1), ``image_size`` (2,)
+  as (width, height) and ``detected`` (frames,) bool (rows where it is False are left out), as
+  `posemamba infer` writes `keypoints_2d.npz`.
 
 `image_id` becomes the frame index: an integer as is; a string by its last number ("12.jpg", "frame_0012.png"),
 or, when the strings carry no distinct numbers, by order of first appearance.
@@ -82,15 +83,19 @@ class KeypointTracks:
         return sorted({p.track_id for people in self.frames.values() for p in people if p.track_id is not None})
 
     def main_track_id(self) -> int | None:
-        """The track seen in most frames (ties: higher mean confidence); None without track ids."""
-        counts: dict[int, list[float]] = {}
-        for people in self.frames.values():
-            for person in people:
-                if person.track_id is not None:
-                    counts.setdefault(person.track_id, []).append(person.confidence)
-        if not counts:
+        """The main track by the one rule of `people.selection` (largest summed keypoint-box area over the
+        frames where it is seen; ties: the lowest id); None without track ids."""
+        from posemamba_cli.people.selection import keypoint_boxes, main_person, summed_box_area
+
+        ids = self.track_ids
+        if not ids:
             return None
-        return max(counts, key=lambda t: (len(counts[t]), float(np.mean(counts[t])), -t))
+        weights = []
+        for tid in ids:
+            people = [p for persons in self.frames.values() for p in persons if p.track_id == tid]
+            boxes = keypoint_boxes(np.stack([p.keypoints for p in people]), np.stack([p.scores for p in people]))
+            weights.append(summed_box_area(boxes))
+        return ids[main_person(weights)]
 
     def select(self, track_id: int | None = None) -> KeypointSeries:
         """One person per frame: the given track, or the main track, or (no ids) the most confident person.
@@ -276,6 +281,14 @@ def _read_npz(path: Path) -> KeypointTracks:
     keypoints, scores, frame_indices, image_size = _validate_arrays(
         arrays["keypoints"], arrays["scores"], arrays.get("frame_indices"), arrays.get("image_size"), str(path)
     )
+    if "detected" in arrays:  # our keypoints_2d.npz: every frame's row, interpolated where not detected
+        detected = np.asarray(arrays["detected"])
+        if detected.shape != (len(keypoints),) or detected.dtype != bool:
+            raise KeypointFileError(f"{path}: detected must be {len(keypoints)} booleans, got {detected.dtype} "
+                                    f"{detected.shape}")  # fmt: skip
+        if not detected.any():
+            raise KeypointFileError(f"{path}: no person keypoints in the file (no detected row)")
+        keypoints, scores, frame_indices = keypoints[detected], scores[detected], frame_indices[detected]
     frames = {
         int(f): [PersonKeypoints(keypoints=k, scores=s)] for f, k, s in zip(frame_indices, keypoints, scores)
     }

@@ -16,3 +16,14 @@ def bone_colors() -> list[tuple[int, int, int]]:
     for _, child in H36M_BONES:
         out.append(LEFT if child in H36M_LEFT else RIGHT if child in H36M_RIGHT else CENTRE)
     return out
+
+# One distinct colour per person (BGR), the same in the overlay and the 3D view; cycles after ten.
+PERSON_COLORS = [
+    (0, 215, 255), (255, 0, 255), (255, 255, 0), (0, 128, 255), (128, 255, 0),
+    (255, 128, 128), (128, 0, 255), (0, 255, 128), (255, 191, 0), (203, 192, 255),
+]  # fmt: skip
+
+
+def person_color(index: int) -> tuple[int, int, int]:
+    """The colour of person `index` (their position in the output files)."""
+    return PERSON_COLORS[index % len(PERSON_COLORS)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from posemamba_cli.render.colors import INTERPOLATED, bone_colors
+from posemamba_cli.render.colors import INTERPOLATED, bone_colors, person_color
+from posemamba_cli.render.overlay import draw_label
 from posemamba_cli.skeleton import H36M_BONES
 
 _COLORS = bone_colors()
@@ -20,15 +21,51 @@ def _rotation(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
     return np.stack([right, -up, forward])
 
 
-class SkeletonView3D:
-    """Renders world-frame poses (millimetres, z up, lowest joint at z=0) into square BGR images."""
+SLOT_MM = 900.0  # distance between neighbouring people's slots in the 3D view
+MIN_EXTENT_MM = 2400.0
 
-    def __init__(self, size: int, extent_mm: float = 2400.0, azimuth: float = 20.0, elevation: float = 15.0) -> None:
+
+class SkeletonView3D:
+    """Renders world-frame poses (millimetres, z up, lowest joint at z=0) into square BGR images.
+
+    Each of `n_slots` people has a fixed place on a row across the floor (`slot_mm` apart, so a person does
+    not move when others appear); the view widens with the number of slots. `fitted` sizes the slots and
+    the view from the poses themselves so that every joint of every person stays inside the picture.
+    """
+
+    def __init__(self, size: int, extent_mm: float | None = None, azimuth: float = 20.0, elevation: float = 15.0,
+                 n_slots: int = 1, slot_mm: float = SLOT_MM) -> None:  # fmt: skip
         self.size = int(size)
+        self.n_slots = max(1, int(n_slots))
+        self.slot_mm = float(slot_mm)
+        if extent_mm is None:
+            extent_mm = max(MIN_EXTENT_MM, self.n_slots * self.slot_mm + 900.0)
         self.scale = self.size / extent_mm
         self.rot = _rotation(azimuth, elevation)
         self.origin = np.array([self.size / 2, self.size * 0.78])
         self.background = self._draw_background(extent_mm)
+
+    @classmethod
+    def fitted(cls, size: int, people_world_mm: list[np.ndarray], margin: float = 0.06) -> SkeletonView3D:
+        """A view for these people's (T, 17, 3) world poses: slots as wide as the widest person (at least
+        SLOT_MM), scale and centre chosen so that all of them, in every frame, fit with `margin` to spare."""
+        if not people_world_mm:
+            return cls(size)
+        centred = [np.asarray(p, np.float64) - np.concatenate([np.asarray(p)[:, :1, :2], np.zeros((len(p), 1, 1))], -1)
+                   for p in people_world_mm]  # fmt: skip
+        half = max(float(np.abs(c[..., :2]).max()) for c in centred)
+        view = cls(size, n_slots=len(centred), slot_mm=max(SLOT_MM, 2 * half + 300.0))
+        pts = np.concatenate([(c + view.slot_offset(i)).reshape(-1, 3) for i, c in enumerate(centred)])
+        pts = pts[np.isfinite(pts).all(1)]
+        if len(pts) == 0:
+            return view
+        v = pts @ view.rot.T
+        lo, hi = v[:, :2].min(0), v[:, :2].max(0)
+        span = float(max(hi - lo)) or 1.0
+        view.scale = min(view.scale, size * (1 - 2 * margin) / span)
+        view.origin = np.array([size / 2, size / 2]) - (lo + hi) / 2 * view.scale
+        view.background = view._draw_background(size / view.scale)
+        return view
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """World mm (..., 3) -> image pixels (..., 2), orthographic."""
@@ -45,16 +82,28 @@ class SkeletonView3D:
                 cv2.line(img, tuple(int(v) for v in p), tuple(int(v) for v in q), (70, 70, 70), thick, cv2.LINE_AA)
         return img
 
-    def render(self, poses_mm: list[np.ndarray], interpolated: list[bool] | None = None) -> np.ndarray:
-        """Draw each (17, 3) pose, side by side when several, onto a copy of the background."""
+    def slot_offset(self, slot: int) -> np.ndarray:
+        """World offset (mm) of slot `slot`: a row centred on the origin."""
+        return np.array([(slot - (self.n_slots - 1) / 2) * self.slot_mm, 0.0, 0.0])
+
+    def render(
+        self, poses_mm: list[np.ndarray], interpolated: list[bool] | None = None, slots: list[int] | None = None,
+        labels: list[str] | None = None,
+    ) -> np.ndarray:
+        """Draw each (17, 3) pose, centred on its slot (default: its position in the list), onto a copy of
+        the background; joints and `labels` take the slot's person colour."""
         img = self.background.copy()
         thick = max(2, self.size // 160)
-        n = len(poses_mm)
         for i, pose in enumerate(poses_mm):
-            shifted = pose - np.array([pose[0, 0], pose[0, 1], 0.0]) + np.array([(i - (n - 1) / 2) * 900.0, 0, 0])
+            slot = slots[i] if slots is not None else i
+            shifted = pose - np.array([pose[0, 0], pose[0, 1], 0.0]) + self.slot_offset(slot)
             pts = np.round(self.project(shifted)).astype(np.int32)
             grey = bool(interpolated[i]) if interpolated is not None else False
             for (a, b), color in zip(H36M_BONES, _COLORS):
                 c = INTERPOLATED if grey else color
                 cv2.line(img, tuple(int(v) for v in pts[a]), tuple(int(v) for v in pts[b]), c, thick, cv2.LINE_AA)
+            for q in pts:
+                cv2.circle(img, (int(q[0]), int(q[1])), thick, person_color(slot), -1, cv2.LINE_AA)
+            if labels is not None:
+                draw_label(img, labels[i], pts.astype(np.float64), person_color(slot))
         return img

@@ -1,7 +1,7 @@
-"""Video in and out through the ffmpeg binary shipped by imageio-ffmpeg: probe, stream frames, write."""
+"""Video in through PyAV (probe, frames with timestamps), out through the ffmpeg binary of imageio-ffmpeg."""
 
 from posemamba_cli.video.probe import VideoInfo, probe_video
-from posemamba_cli.video.reader import read_frames
+from posemamba_cli.video.reader import FrameReader, read_frames
 from posemamba_cli.video.writer import VideoWriter
 
-__all__ = ["VideoInfo", "probe_video", "read_frames", "VideoWriter"]
+__all__ = ["VideoInfo", "probe_video", "read_frames", "FrameReader", "VideoWriter"]

@@ -1,27 +1,26 @@
-"""What a video file holds, read from `ffmpeg -i` (imageio-ffmpeg ships no ffprobe)."""
+"""What a video file holds, read through PyAV (FFmpeg's libraries): streams, rate, rotation, colour tags.
+
+The frame count is what decoding delivers (`count_frames=True` decodes the whole stream once); container
+headers are only an estimate and are wrong for many real files (edit lists, truncation, variable rates).
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.video.ffmpeg import run_ffmpeg
+import numpy as np
 
-_VIDEO_RE = re.compile(r"Stream #\d+:\d+.*?: Video: (?P<codec>\w+).*?, (?P<w>\d{2,5})x(?P<h>\d{2,5})")
-_FPS_RE = re.compile(r"(?P<v>[\d.]+k?) fps")
-_TBR_RE = re.compile(r"(?P<v>[\d.]+k?) tbr")
-_DURATION_RE = re.compile(r"Duration: (?P<h>\d+):(?P<m>\d+):(?P<s>[\d.]+)")
-_ROTATION_RE = re.compile(r"rotation of (?P<deg>-?[\d.]+) degrees")
-_ROTATE_TAG_RE = re.compile(r"^\s*rotate\s*:\s*(?P<deg>-?\d+)", re.MULTILINE)
-_AUDIO_RE = re.compile(r"Stream #\d+:\d+.*?: Audio: (?P<codec>\w+)")
-_FRAME_COUNT_RE = re.compile(r"frame=\s*(\d+)")
+from posemamba_cli.errors import PoseMambaError
 
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """A video's properties as frames are delivered: width/height after rotation, average frame rate."""
+    """A video's properties as frames are delivered: width/height after rotation, average frame rate.
+
+    `n_frames` is the number of decoded frames when `frames_counted`, else the header's estimate;
+    `frame_times` (seconds from the start of the stream, one per decoded frame) when counted.
+    """
 
     path: Path
     width: int
@@ -29,70 +28,127 @@ class VideoInfo:
     fps: float
     duration: float
     n_frames: int
-    rotation: int
+    rotation: int  # clockwise degrees applied to the decoded pictures to make them upright
     variable_frame_rate: bool
     video_codec: str
     audio_codec: str | None
+    frames_counted: bool = False
+    color: dict[str, str] = field(default_factory=dict, compare=False)  # ffmpeg option -> value, e.g. bt709
+    frame_times: np.ndarray | None = field(default=None, compare=False, repr=False)
+    decode_warning: str | None = None  # where decoding stopped early, when it did
 
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
 
 
-def _rate(text: str) -> float:
-    return float(text[:-1]) * 1000 if text.endswith("k") else float(text)
+def open_container(path: Path):
+    """`av.open` with every failure as one PoseMambaError line."""
+    import av
+
+    if not path.exists():
+        raise PoseMambaError(f"{path}: no such file")
+    if path.is_dir():
+        raise PoseMambaError(f"{path}: is a folder, not a video")
+    try:
+        return av.open(str(path), mode="r", metadata_errors="replace")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, OSError) as exc:
+        if path.stat().st_size == 0:
+            raise PoseMambaError(f"{path}: the file is empty, not a video") from None
+        raise PoseMambaError(f"{path}: not a video (FFmpeg cannot read it as one: {_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "strerror", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def clockwise_rotation(display_rotation: float) -> int:
+    """Clockwise degrees to turn pictures upright from a display matrix's counter-clockwise rotation."""
+    return int(round(-display_rotation / 90.0)) * 90 % 360
+
+
+_COLOR_OPTIONS = {"color_primaries": "color_primaries", "color_trc": "color_trc", "colorspace": "colorspace",
+                  "color_range": "color_range"}  # fmt: skip
+_UNSPECIFIED = {"", "unknown", "unspecified", "reserved", "none"}
+
+
+def color_tags(frame_or_context) -> dict[str, str]:
+    """A decoded frame's (or codec context's) colour description as ffmpeg option names and values, only
+    the ones it states (e.g. {"color_primaries": "bt709", ...}), so that written videos can carry them."""
+    tags = {}
+    for attr, option in _COLOR_OPTIONS.items():
+        value = getattr(frame_or_context, attr, None)
+        name = _color_name(attr, value)
+        if name and name not in _UNSPECIFIED:
+            tags[option] = name
+    return tags
+
+
+def _color_name(attr: str, value: object) -> str | None:
+    """FFmpeg's name for a colour enum value (PyAV reports them as integers)."""
+    if value is None:
+        return None
+    names = {
+        "color_primaries": {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film",
+                            9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "jedec-p22"},
+        "color_trc": {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
+                      13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"},
+        "colorspace": {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
+                       9: "bt2020nc", 10: "bt2020c"},
+        "color_range": {1: "tv", 2: "pc"},
+    }[attr]  # FFmpeg's AVColor* enum values (libavutil/pixfmt.h)
+    try:
+        return names.get(int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return str(value).lower()
 
 
 def probe_video(path: str | Path, count_frames: bool = True) -> VideoInfo:
     """Probe `path`; raise PoseMambaError (one line) when it is missing, not a video, or holds no frames.
 
-    `n_frames` counts the video packets (fast, no decoding) when `count_frames`, otherwise it is estimated
-    from duration x fps. For a variable frame rate the average rate is reported; readers resample to it.
+    With `count_frames` every frame is decoded once, so `n_frames` and `frame_times` are exactly what
+    `read_frames` will deliver; otherwise `n_frames` is the container's estimate.
     """
     path = Path(path)
-    if not path.exists():
-        raise PoseMambaError(f"{path}: no such file")
-    if path.is_dir():
-        raise PoseMambaError(f"{path}: is a folder, not a video")
-    out = run_ffmpeg(["-i", str(path)]).stderr
-    video = _VIDEO_RE.search(out)
-    if video is None:
-        if "Input #0" in out and "Invalid data" not in out:
+    container = open_container(path)
+    with container:
+        if not container.streams.video:
             raise PoseMambaError(f"{path}: the file holds no video frames (no video stream)")
-        raise PoseMambaError(f"{path}: not a video (ffmpeg cannot read it as one)")
-    stream_line = out[video.start() : out.find("\n", video.start())]
-    fps_m, tbr_m = _FPS_RE.search(stream_line), _TBR_RE.search(stream_line)
-    fps = _rate(fps_m["v"]) if fps_m else (_rate(tbr_m["v"]) if tbr_m else 0.0)
-    tbr = _rate(tbr_m["v"]) if tbr_m else fps
-    dur_m = _DURATION_RE.search(out)
-    duration = int(dur_m["h"]) * 3600 + int(dur_m["m"]) * 60 + float(dur_m["s"]) if dur_m else 0.0
-    rot_m = _ROTATION_RE.search(out) or _ROTATE_TAG_RE.search(out)
-    rotation = int(round(float(rot_m["deg"]))) % 360 if rot_m else 0
-    width, height = int(video["w"]), int(video["h"])
-    if rotation in (90, 270):  # ffmpeg auto-rotates while decoding, so frames arrive transposed
-        width, height = height, width
-    audio = _AUDIO_RE.search(out)
-    variable = abs(fps - tbr) > 0.01 * max(fps, 1e-6)
-    if count_frames:
-        # packets are counted without decoding; a variable rate is decoded through the same resampling
-        # the reader applies, so that the count is exactly what readers deliver
-        how = ["-fps_mode", "cfr", "-r", f"{fps:.6f}"] if variable else ["-c", "copy"]
-        counted = run_ffmpeg(["-i", str(path), "-map", "0:v:0", *how, "-f", "null", "-"]).stderr
-        frames = _FRAME_COUNT_RE.findall(counted)
-        n_frames = int(frames[-1]) if frames else 0
-    else:
-        n_frames = int(round(duration * fps))
-    if n_frames == 0 or fps <= 0:
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        base = float(stream.base_rate) if stream.base_rate else fps
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        else:
+            duration = 0.0
+        width, height = ctx.width, ctx.height
+        header_count = int(stream.frames or 0)
+        codec = ctx.name
+        color = color_tags(ctx)
+    info = VideoInfo(
+        path=path, width=width, height=height, fps=fps, duration=duration,
+        n_frames=header_count or int(round(duration * fps)), rotation=0,
+        variable_frame_rate=abs(fps - base) > 0.01 * max(fps, 1e-6), video_codec=codec, audio_codec=audio,
+        color=color,
+    )  # fmt: skip
+    from posemamba_cli.video.reader import scan_frames
+
+    # the rotation is read from the first decoded frame; with count_frames every frame is decoded
+    info = scan_frames(info, full=count_frames)
+    if info.n_frames == 0 or info.width <= 0 or info.height <= 0:
         raise PoseMambaError(f"{path}: the video has no frames")
-    return VideoInfo(
-        path=path,
-        width=width,
-        height=height,
-        fps=fps,
-        duration=duration,
-        n_frames=n_frames,
-        rotation=rotation,
-        variable_frame_rate=variable,
-        video_codec=video["codec"],
-        audio_codec=audio["codec"] if audio else None,
-    )
+    return info
+
+
+def with_times(info: VideoInfo, times: list[float] | np.ndarray, warning: str | None) -> VideoInfo:
+    """`info` with its decoded frame count and timestamps filled in."""
+    times = np.asarray(times, dtype=np.float64)
+    return VideoInfo(**{**info.__dict__, "n_frames": len(times), "frame_times": times, "frames_counted": True,
+                        "decode_warning": warning})  # fmt: skip
+

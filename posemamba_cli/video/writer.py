@@ -12,6 +12,7 @@ import numpy as np
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
 from posemamba_cli.video.ffmpeg import ffmpeg_exe
+from posemamba_cli.video.retime import is_uniform, retime_video
 
 # Audio codecs an mp4 holds as they are; anything else is re-encoded to AAC.
 _MP4_AUDIO = {"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"}
@@ -20,6 +21,8 @@ _MP4_AUDIO = {"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"}
 class VideoWriter:
     """Context manager writing (height, width, 3) uint8 BGR frames to an mp4 at `fps`.
 
+    `times` (seconds per frame, as `VideoInfo.frame_times`) keeps a variable rate or gaps of the source.
+    `color` (as `VideoInfo.color`) tags the output with the source's colour description.
     `audio_from` copies the first audio stream of that file (if any) into the output. The file appears at
     `path` only when the block ends without error and ffmpeg succeeds; otherwise nothing is left behind.
     Odd sizes are padded by one pixel (H.264 with yuv420p needs even sizes).
@@ -35,12 +38,18 @@ class VideoWriter:
         audio_codec: str | None = None,
         crf: int = 23,
         preset: str = "veryfast",
+        color: dict[str, str] | None = None,
+        times: np.ndarray | None = None,
     ) -> None:
         self.path = Path(path)
         self.width, self.height, self.fps = int(width), int(height), float(fps)
         self.audio_from = Path(audio_from) if audio_from is not None and audio_codec is not None else None
         self.audio_codec = audio_codec
         self.crf, self.preset = crf, preset
+        self.color = dict(color or {})  # ffmpeg colour options of the source (e.g. color_primaries=bt709)
+        # each frame's timestamp (seconds); when they are not k / fps the packets are retimed to them
+        self.times = None if times is None or is_uniform(times, self.fps) else np.asarray(times, np.float64)
+        self._tmp: Path | None = None
         self.frames_written = 0
         self._atomic: contextlib.AbstractContextManager[Path] | None = None
         self._proc: subprocess.Popen | None = None
@@ -52,13 +61,21 @@ class VideoWriter:
         if self.audio_from is not None:
             cmd += ["-i", str(self.audio_from), "-map", "0:v:0", "-map", "1:a:0"]
             cmd += ["-c:a", "copy"] if self.audio_codec in _MP4_AUDIO else ["-c:a", "aac", "-b:a", "160k"]
-        cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", self.preset]
+        vf = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
+        if self.color.get("colorspace") == "bt709":  # convert with the matrix the tags will state
+            vf += f",scale=out_color_matrix=bt709:out_range={self.color.get('color_range', 'tv')}"
+        cmd += ["-vf", vf, "-c:v", "libx264", "-preset", self.preset]
+        if self.times is not None:
+            cmd += ["-bf", "0"]  # decode order = display order, so packets can take the source's timestamps
+        for option, value in sorted(self.color.items()):
+            cmd += [f"-{option}", value]
         cmd += ["-crf", str(self.crf), "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
         return cmd
 
     def __enter__(self) -> VideoWriter:
         self._atomic = atomic_path(self.path)
         tmp = self._atomic.__enter__()
+        self._tmp = tmp
         self._proc = subprocess.Popen(self._command(tmp), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         return self
 
@@ -93,6 +110,14 @@ class VideoWriter:
                 error = PoseMambaError(f"{self.path}: could not write the video: {why}")
                 atomic.__exit__(PoseMambaError, error, None)
                 raise error
+            if self.times is not None:
+                try:
+                    if self.frames_written != len(self.times):
+                        raise PoseMambaError(f"{self.path}: {self.frames_written} frames for {len(self.times)} times")
+                    retime_video(self._tmp, self.times)
+                except BaseException as failure:
+                    atomic.__exit__(type(failure), failure, failure.__traceback__)
+                    raise
             atomic.__exit__(None, None, None)
         else:
             proc.kill()

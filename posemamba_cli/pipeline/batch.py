@@ -1,0 +1,156 @@
+"""`posemamba_cli.infer`: many videos -> one result folder each; the library call behind `posemamba infer`.
+
+Each video's folder is a pure function of the input list (`plan_outputs`) and whether it is already done is
+a look at that folder (`is_finished`), so the list can be split over processes without coordination.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.pipeline.outputs import check_writable, read_manifest
+from posemamba_cli.pipeline.run import InferConfig, VideoResult, collect_videos, infer_video, output_folder_name
+
+PEOPLE_CHOICES = ("main", "all")
+DECODING_CHOICES = ("auto", "plain", "dark")
+
+
+@dataclass(frozen=True)
+class PlannedVideo:
+    """One input video and the folder its results go to."""
+
+    video: Path
+    output_dir: Path
+
+
+def plan_outputs(videos: Sequence[str | Path], output: str | Path) -> list[PlannedVideo]:
+    """Each video's result folder under `output` (unique even for equal stems), checked to be safe.
+
+    Raises PoseMambaError when an input video lies inside a result folder (it could be replaced with it).
+    """
+    videos = [Path(v) for v in videos]
+    stems = [v.stem for v in videos]
+    output = Path(output)
+    plan = [PlannedVideo(v, output / output_folder_name(v, stems.count(v.stem) > 1)) for v in videos]
+    folders = [p.output_dir.resolve() for p in plan]
+    for video in videos:
+        where = video.resolve()
+        for folder in folders:
+            if where.is_relative_to(folder):
+                raise PoseMambaError(f"{video}: lies inside the result folder {folder}; move it or choose another --output")
+    return plan
+
+
+def is_finished(output_dir: str | Path) -> bool:
+    """Whether `output_dir` holds a complete result written by this tool (its manifest is written last)."""
+    return read_manifest(Path(output_dir)) is not None
+
+
+def validate_options(
+    *, people: str, det_conf: float, batch_size: int, decoding: str | None, keypoints: str | Path | None,
+    n_videos: int,
+) -> None:
+    """Check every option value before any model is loaded; PoseMambaError (one line) names the bad one."""
+    if people not in PEOPLE_CHOICES:
+        raise PoseMambaError(f"--people must be one of {', '.join(PEOPLE_CHOICES)}, not {people!r}")
+    if not (0.0 < float(det_conf) <= 1.0):
+        raise PoseMambaError(f"--det-conf must be a confidence in (0, 1], not {det_conf}")
+    if int(batch_size) < 1:
+        raise PoseMambaError(f"--batch-size must be at least 1, not {batch_size}")
+    if decoding is not None and decoding not in DECODING_CHOICES:
+        raise PoseMambaError(f"--decoding must be one of {', '.join(DECODING_CHOICES)}, not {decoding!r}")
+    if keypoints is not None:
+        if n_videos > 1:
+            raise PoseMambaError("--keypoints belongs to one video; give a single video with it")
+        if not Path(keypoints).is_file():
+            raise PoseMambaError(f"{keypoints}: keypoint file not found")
+
+
+def infer(
+    videos: Sequence[str | Path] | str | Path,
+    output: str | Path = "outputs",
+    *,
+    keypoints: str | Path | None = None,
+    people: str = "main",
+    device: str = "auto",
+    lifter: str = "posemamba-b",
+    pose2d: str = "hrnet-w48-384x288",
+    decoding: str | None = None,
+    detector: str = "yolo11n",
+    det_conf: float = 0.3,
+    weights_dir: str | Path | None = None,
+    offline: bool = False,
+    flip: bool = True,
+    batch_size: int = 8,
+    render: bool = True,
+    keep_fragments: bool = False,
+    overwrite: bool = False,
+    quiet: bool = False,
+    console: Console | None = None,
+) -> list[VideoResult]:
+    """Estimate 3D poses for each video (files or folders of videos) into `output/<name>_posemamba/`.
+
+    A video whose folder already holds a finished result is skipped (`status="skipped"`) unless `overwrite`.
+    With one video, its error is raised; with several, each failure is recorded (`status="failed"`,
+    `error`) and the others go on. Returns one VideoResult per video, in input order.
+    """
+    from posemamba_cli.pipeline.keypoints_input import load_keypoints
+    from posemamba_cli.pipeline.models import load_detector, load_lifter_model, load_pose2d, pick_device
+    from posemamba_cli.pipeline.progress import make_progress
+
+    items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
+    found = collect_videos(items)
+    validate_options(people=people, det_conf=det_conf, batch_size=batch_size, decoding=decoding,
+                     keypoints=keypoints, n_videos=len(found))  # fmt: skip
+    check_writable(Path(output))
+    plan = plan_outputs(found, output)
+    todo = [p for p in plan if overwrite or not is_finished(p.output_dir)]
+    results: dict[Path, VideoResult] = {p.video: _skipped(p) for p in plan if p not in todo}
+    if todo:
+        dev = pick_device(device)
+        from posemamba_cli.pipeline.models import check_models_present
+
+        check_models_present(
+            [lifter] + ([] if keypoints is not None else [pose2d, detector]), weights_dir, offline
+        )
+        config = InferConfig(people=people, flip=flip, batch_size=batch_size, device=dev, render=render,
+                             keep_fragments=keep_fragments)  # fmt: skip
+        lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
+        det = est = kp = None
+        if keypoints is None:  # the detector first: its file is checked before anything heavier loads
+            det = load_detector(detector, weights_dir, offline, dev, conf=det_conf)
+            est = load_pose2d(pose2d, weights_dir, offline, dev, None if decoding in (None, "auto") else decoding)
+        else:
+            kp = lambda info: load_keypoints(keypoints, info.n_frames, people, (info.width, info.height))  # noqa: E731
+        with make_progress(console or Console(stderr=True), disable=quiet) as progress:
+            for item in todo:
+                try:
+                    results[item.video] = infer_video(
+                        item.video, item.output_dir.parent, lift_model, det, est, kp, config, progress,
+                        output_name=item.output_dir.name, overwrite=overwrite,
+                    )  # fmt: skip
+                except PoseMambaError as exc:
+                    if len(plan) == 1:
+                        raise
+                    results[item.video] = _failed(item, str(exc))
+    return [results[p.video] for p in plan]
+
+
+def _skipped(item: PlannedVideo) -> VideoResult:
+    manifest = read_manifest(item.output_dir) or {}
+    return VideoResult(
+        video=item.video, output_dir=item.output_dir, n_frames=int(manifest.get("n_frames", 0)),
+        n_people=int(manifest.get("n_people", 0)), fps=0.0, seconds=0.0, files=list(manifest.get("files", [])),
+        status="skipped",
+    )  # fmt: skip
+
+
+def _failed(item: PlannedVideo, error: str) -> VideoResult:
+    return VideoResult(video=item.video, output_dir=item.output_dir, n_frames=0, n_people=0, fps=0.0, seconds=0.0,
+                       status="failed", error=error)  # fmt: skip
