@@ -105,6 +105,12 @@ def _cases():
           "posemamba-s", "--offline", "--weights-dir", "{root}/w", "-o", "{root}/out"], {},
          "posemamba download-weights posemamba-s"),
         (["benchmark", "--presets", "XL"], {}, "unknown preset"),
+        (["infer", "demo_videos/walk.mp4", "--det-conf", "abc"], {}, "Invalid value for '--det-conf'"),
+        (["infer", "demo_videos/walk.mp4", "--people", "xyz"], {}, "'xyz' is not one of"),
+        (["infer", "demo_videos/walk.mp4", "--no-such-flag"], {}, "No such option: --no-such-flag"),
+        (["infer"], {}, "Missing argument"),
+        (["eval", "-d"], {}, "requires an argument"),
+        (["frobnicate"], {}, "No such command 'frobnicate'"),
         (["benchmark", "--presets", "S", "--frames", "3", "--threads", "1", "--repeats", "1", "--backends", "auto",
           "--baseline", "none"], {"POSEMAMBA_SCAN_BACKEND": "warp"}, "unknown selective-scan backend"),
     ]

@@ -21,6 +21,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True)
+# click's exception classes as this typer uses them (recent typers bundle their own click)
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def _version(value: bool) -> None:
@@ -49,13 +52,29 @@ app.add_typer(data_cmd.app, name="data")
 
 def main() -> None:
     """Entry point of the console script: runtime tuning first (before torch loads), then the command;
-    user errors become one red line and exit code 2."""
+    user errors and unparsable option values become one red line and exit code 2."""
     tune_runtime()
     try:
-        app()  # standalone mode: usage errors print usage and exit 2 by themselves
+        code = app(standalone_mode=False)
     except PoseMambaError as exc:
-        err_console.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True)
+        _error(str(exc))
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except _USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare command group: its help, as click would show it
+            exc.show()
+            sys.exit(exc.exit_code)
+        where = exc.ctx.command_path if exc.ctx is not None else "posemamba"
+        _error(f"{exc.format_message()} (see `{where} --help`)")
+        sys.exit(exc.exit_code)
+    except _CLICK_ERROR as exc:
+        _error(exc.format_message())
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         err_console.print("[red]interrupted[/red]")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str) -> None:
+    err_console.print(Text.assemble(("error: ", "bold red"), " ".join(message.split())), highlight=False,
+                      soft_wrap=True)
