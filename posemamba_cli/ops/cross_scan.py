@@ -22,7 +22,7 @@ from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan
 def cross_selective_scan(
     sources: Sequence[Tensor], source_index: Sequence[int], orders: Tensor, x_proj_weight: Tensor,
     dt_proj_weight: Tensor, dt_proj_bias: Tensor, A: Tensor, D: Tensor | None = None, backend: str = "auto",
-    trace: dict[str, Tensor] | None = None,
+    trace: dict[str, Tensor] | None = None, inverse_orders: Tensor | None = None,
 ) -> Tensor:
     """y (batch, Di, P) in float32 (float64 for float64 inputs, which run the reference loop).
 
@@ -30,7 +30,8 @@ def cross_selective_scan(
     orders: (K, P) permutations of range(P); step l of group k visits grid position orders[k, l].
     x_proj_weight (K, R + 2N, Di); dt_proj_weight (K, Di, R); dt_proj_bias (K, Di); A (K*Di, N); D (K*Di,).
     delta = softplus(dt_proj_weight[k] @ dt_low + dt_proj_bias[k]). trace, when a dict, receives the
-    composed form's intermediates in scan order: us, dts, Bs, Cs, ys, and y.
+    composed form's intermediates in scan order: us, dts, Bs, Cs, ys, and y. inverse_orders (K, P), the
+    inverse permutations (grid position -> step), saves the composed form an argsort per call.
     """
     K, P = orders.shape
     if len(source_index) != K or x_proj_weight.shape[0] != K:
@@ -44,10 +45,11 @@ def cross_selective_scan(
         if y is not None:
             return y
     return _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D,
-                     backend, trace)
+                     backend, trace, inverse_orders)
 
 
-def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D, backend, trace):
+def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D, backend, trace,
+              inverse_orders=None):
     K, P = orders.shape
     b, d = sources[0].shape[:2]
     R, N = dt_proj_weight.shape[-1], A.shape[-1]
@@ -61,7 +63,7 @@ def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_p
         Cs.to(dtype), None if D is None else D.to(dtype), delta_bias=dt_proj_bias.reshape(-1).to(dtype),
         delta_softplus=True, backend=backend,
     ).view(b, K, d, P)
-    back = torch.argsort(orders, dim=1)  # grid position -> scan step, per group
+    back = torch.argsort(orders, dim=1) if inverse_orders is None else inverse_orders  # position -> step
     y = ys[:, 0].index_select(-1, back[0])
     for k in range(1, K):
         y = y + ys[:, k].index_select(-1, back[k])
