@@ -5,8 +5,9 @@ positions in the order `orders[k]`, projects it to (dt_low, B, C) with x_proj_we
 delta with dt_proj_weight[k], scans, and adds its output back at the positions it came from.
 
 The composed form below (gather, projections, `selective_scan`, scatter) works on every backend and
-carries gradients. A backend with a fused `cross_forward` runs the whole op in one pass over the grid,
-with no gathered copies, when no gradient is wanted and no trace is asked for.
+carries gradients. A backend with a fused `cross_scan` (Triton: forward and backward) runs the whole op
+over the grid with no gathered copies whenever no trace is asked for; one with a fused `cross_forward`
+(CPU) does so when no gradient is wanted either.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def cross_selective_scan(
     if len(source_index) != K or x_proj_weight.shape[0] != K:
         raise ValueError(f"{K} scan orders but {len(source_index)} sources and {x_proj_weight.shape[0]} projections")
     impl = resolve_backend(backend, sources[0].device.type, sources[0].dtype)
+    fused_with_grad = getattr(impl, "cross_scan", None)  # GPU: the fused op with its own backward
+    if fused_with_grad is not None and trace is None:
+        y = fused_with_grad(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
+        if y is not None:
+            return y
     fused = getattr(impl, "cross_forward", None)
     tensors = (*sources, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
     wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
