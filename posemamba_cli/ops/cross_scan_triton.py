@@ -154,7 +154,7 @@ class _CrossScanFn(torch.autograd.Function):
         srcs = [s.transpose(1, 2) for s in sources]  # (b, P, Di) views; contiguous when stored channels-last
         us = [srcs[s] for s in source_index]
         # one projection per group on the un-permuted grid (order-independent); autocast may make it bf16
-        xdbl = [torch.matmul(us[k], x_proj_weight[k].t()).contiguous() for k in range(K)]
+        xdbl = [torch.matmul(us[k], x_proj_weight[k].t().to(us[k].dtype)).contiguous() for k in range(K)]
         f32 = lambda t: None if t is None else t.detach().float().contiguous()  # noqa: E731
         dt_wf, dt_bf, Af, Df = f32(dt_w), f32(dt_b), f32(A), f32(D)
         order = orders if orders.dtype == torch.int32 and orders.is_contiguous() else orders.int().contiguous()
