@@ -20,7 +20,7 @@ import pytest
 
 # name: (batch, Di, R, N, frames, joints, K, chunk, fwd_block_d, bwd_block_d, segments, options)
 CASES = {
-    "odd_sizes_segments": (2, 5, 2, 4, 3, 5, 4, 4, 4, 2, 2, {}),
+    "odd_sizes_segments": (2, 5, 2, 4, 3, 5, 4, 4, 4, 2, 2, {"check_saves": True}),
     "one_segment_n5_channels_first": (1, 3, 1, 5, 2, 7, 4, 8, 2, 2, 1, {"channels_first": True}),
     "random_orders_no_d_two_groups": (2, 4, 3, 3, 3, 4, 2, 4, 4, 4, 3, {"random": True, "no_d": True}),
     "bf16_sources": (1, 6, 2, 4, 2, 5, 4, 4, 4, 2, 2, {"bf16": True}),
@@ -95,6 +95,14 @@ def _run_case(spec) -> dict[str, float]:
     y, grads = _grads(fused, sources, params, torch.float32, torch.bfloat16 if bf16 else torch.float32, weight)
     assert y.dtype == torch.float32 and y.shape == (batch, Di, P)
     assert grads["source0"].dtype == (torch.bfloat16 if bf16 else torch.float32)
+    if opts.get("check_saves"):  # inference saves no checkpoints, even with parameters that require grad
+        saves, forward = [], be.cross.forward
+        be.cross.forward = lambda *a: saves.append(a[-1]) or forward(*a)
+        _grads(fused, sources, params, torch.float32, torch.float32, weight)
+        with torch.no_grad():
+            y_ng = fused([s.float() for s in sources], {k: v.float().requires_grad_(True) for k, v in params.items()})
+        assert saves == [True, False], saves
+        assert torch.equal(y_ng, y)
     return _errors(y, grads, y_ref, g_ref)
 
 

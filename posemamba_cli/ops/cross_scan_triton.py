@@ -148,8 +148,8 @@ def triton_pow2(n: int) -> int:
 
 class _CrossScanFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, runner: CrossScanTriton, source_index: tuple[int, ...], orders: Tensor, x_proj_weight: Tensor,
-                dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None, *sources: Tensor) -> Tensor:
+    def forward(ctx, runner: CrossScanTriton, save: bool, source_index: tuple[int, ...], orders: Tensor,
+                x_proj_weight: Tensor, dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None, *sources: Tensor) -> Tensor:
         K = len(source_index)
         srcs = [s.transpose(1, 2) for s in sources]  # (b, P, Di) views; contiguous when stored channels-last
         us = [srcs[s] for s in source_index]
@@ -158,7 +158,6 @@ class _CrossScanFn(torch.autograd.Function):
         f32 = lambda t: None if t is None else t.detach().float().contiguous()  # noqa: E731
         dt_wf, dt_bf, Af, Df = f32(dt_w), f32(dt_b), f32(A), f32(D)
         order = orders if orders.dtype == torch.int32 and orders.is_contiguous() else orders.int().contiguous()
-        save = any(ctx.needs_input_grad)
         y, checkpoints = runner.forward(us, xdbl, order, dt_wf, dt_bf, Af, Df, save)
         if save:
             ctx.runner, ctx.source_index, ctx.has_d = runner, source_index, D is not None
@@ -183,7 +182,7 @@ class _CrossScanFn(torch.autograd.Function):
             dsrc[s] = torch.baddbmm(dsrc[s], dxs[k], W[k].expand(dxs[k].shape[0], *W[k].shape))
             dW[k] = torch.einsum("bpc,bpd->cd", dxs[k], us[k].float())
         grads_src = [None if g is None else g.transpose(1, 2).to(t) for g, t in zip(dsrc, ctx.dtypes)]
-        return (None, None, None, dW.to(x_proj_weight.dtype), dw, dbias, dA, dD if ctx.has_d else None, *grads_src)
+        return (None, None, None, None, dW.to(x_proj_weight.dtype), dw, dbias, dA, dD if ctx.has_d else None, *grads_src)
 
 
 def cross_scan_triton(runner: CrossScanTriton, sources: Sequence[Tensor], source_index: Sequence[int], orders: Tensor,
@@ -191,4 +190,7 @@ def cross_scan_triton(runner: CrossScanTriton, sources: Sequence[Tensor], source
     """The fused cross scan with gradients; None where the kernels do not cover the inputs."""
     if not runner.covers(sources, A):
         return None
-    return _CrossScanFn.apply(runner, tuple(source_index), orders, x_proj_weight, dt_w, dt_b, A, D, *sources)
+    # checkpoints only where a backward can follow (needs_input_grad is set even under no_grad)
+    tensors = (*sources, x_proj_weight, dt_w, dt_b, A, D)
+    save = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    return _CrossScanFn.apply(runner, save, tuple(source_index), orders, x_proj_weight, dt_w, dt_b, A, D, *sources)
