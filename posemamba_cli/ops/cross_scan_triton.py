@@ -30,7 +30,7 @@ class CrossScanTriton:
         self.fwd_block_d, self.bwd_block_d = fwd_block_d, bwd_block_d
         self.fwd_warps, self.bwd_warps, self.segments = fwd_warps, bwd_warps, segments
 
-    def covers(self, sources: Sequence[Tensor], A: Tensor) -> bool:
+    def covers(self, sources: Sequence[Tensor], A: Tensor) -> bool:  # (tiles keep R >= 2 lanes: no size-1 dims)
         shape = sources[0].shape
         return all(s.dtype in _IO_DTYPES and s.shape == shape and s.dim() == 3 for s in sources) and A.dim() == 2
 
@@ -75,7 +75,7 @@ class CrossScanTriton:
         f32 = dict(device=us[0].device, dtype=torch.float32)
         y = torch.empty(batch, P, Di, **f32)
         n_seg = geo["n_seg"]
-        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=triton_pow2(N), BR=triton_pow2(R),
+        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=triton_pow2(N), BR=max(2, triton_pow2(R)),
                       T=self.chunk, UNROLL=min(self.unroll, self.chunk), HAS_D=D is not None,
                       num_warps=self.fwd_warps)
         sizes = (Di, P, R, N, geo["n_dblk"], geo["n_chunks"], n_seg)
@@ -115,7 +115,7 @@ class CrossScanTriton:
         dD = torch.empty(K, batch, n_seg, Di, **f32)
         dbias = torch.empty(K, batch, n_seg, Di, **f32)
         dw = torch.empty(K, batch, n_seg, Di, R, **f32)
-        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=triton_pow2(N), BR=triton_pow2(R),
+        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=triton_pow2(N), BR=max(2, triton_pow2(R)),
                       T=self.chunk, HAS_D=D is not None, num_warps=self.bwd_warps)
         sizes = (Di, P, R, N, geo["n_dblk"], geo["n_chunks"], n_seg)
         grid = (batch * geo["n_dblk"], n_seg)
@@ -149,7 +149,8 @@ def triton_pow2(n: int) -> int:
 class _CrossScanFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, runner: CrossScanTriton, save: bool, source_index: tuple[int, ...], orders: Tensor,
-                x_proj_weight: Tensor, dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None, *sources: Tensor) -> Tensor:
+                x_proj_weight: Tensor, dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None,
+                *sources: Tensor) -> Tensor:
         K = len(source_index)
         srcs = [s.transpose(1, 2) for s in sources]  # (b, P, Di) views; contiguous when stored channels-last
         us = [srcs[s] for s in source_index]
@@ -182,7 +183,8 @@ class _CrossScanFn(torch.autograd.Function):
             dsrc[s] = torch.baddbmm(dsrc[s], dxs[k], W[k].expand(dxs[k].shape[0], *W[k].shape))
             dW[k] = torch.einsum("bpc,bpd->cd", dxs[k], us[k].float())
         grads_src = [None if g is None else g.transpose(1, 2).to(t) for g, t in zip(dsrc, ctx.dtypes)]
-        return (None, None, None, None, dW.to(x_proj_weight.dtype), dw, dbias, dA, dD if ctx.has_d else None, *grads_src)
+        dD = dD if ctx.has_d else None
+        return (None, None, None, None, dW.to(x_proj_weight.dtype), dw, dbias, dA, dD, *grads_src)
 
 
 def cross_scan_triton(runner: CrossScanTriton, sources: Sequence[Tensor], source_index: Sequence[int], orders: Tensor,
