@@ -30,7 +30,7 @@ class CrossScanTriton:
         self.fwd_block_d, self.bwd_block_d = fwd_block_d, bwd_block_d
         self.fwd_warps, self.bwd_warps, self.segments = fwd_warps, bwd_warps, segments
 
-    def covers(self, sources: Sequence[Tensor], A: Tensor) -> bool:  # (tiles keep R >= 2 lanes: no size-1 dims)
+    def covers(self, sources: Sequence[Tensor], A: Tensor) -> bool:
         shape = sources[0].shape
         return all(s.dtype in _IO_DTYPES and s.shape == shape and s.dim() == 3 for s in sources) and A.dim() == 2
 
@@ -141,6 +141,7 @@ class CrossScanTriton:
 
 
 def triton_pow2(n: int) -> int:
+    """The tile size for n lanes (the R tiles take at least two, so no tile has a size-1 dimension)."""
     import triton
 
     return triton.next_power_of_2(n)
