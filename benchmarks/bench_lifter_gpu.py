@@ -173,6 +173,21 @@ def bench_training(args, out: dict) -> list[str]:
     return rows
 
 
+def variant(orders, **options):
+    """The fused cross scan with some CrossScanTriton options changed for the call."""
+    from posemamba_cli.ops import cross_selective_scan, get_backend
+
+    def op(sources, params):
+        cross = get_backend("triton").cross
+        saved = {k: getattr(cross, k) for k in options}
+        vars(cross).update(options)
+        try:
+            return cross_selective_scan(sources, (0, 1, 0, 1), orders, *params)
+        finally:
+            vars(cross).update(saved)
+    return op
+
+
 def bench_cross_scan(args, out: dict, peak: float | None) -> list[str]:
     """The fused cross scan alone against the composed op, PoseMamba-B shapes."""
     from posemamba_cli.model.posemamba import scan_orders_and_inverse
@@ -191,6 +206,9 @@ def bench_cross_scan(args, out: dict, peak: float | None) -> list[str]:
                   torch.ones(K * Di, device=dev)]
         ops = {"fused": lambda s, p: cross_selective_scan(s, (0, 1, 0, 1), orders, *p, inverse_orders=inverse),
                "composed": lambda s, p: _composed(s, (0, 1, 0, 1), orders, *p, "auto", None, inverse)}
+        if dev == "cuda":  # the Triton forward's variants (CrossScanTriton options), for tuning
+            ops["fused, rows in L2"] = variant(orders, batch_block="l2")
+            ops["fused, 1/4 exp on FMA"] = variant(orders, poly_exp=True)
         # bytes the fused forward must move: each group reads its source and projections, y summed in place
         elt = srcs[0].element_size()
         moved = K * b * P * (Di * elt + (R + 2 * N) * elt) + (2 * K - 1) * b * P * Di * 4

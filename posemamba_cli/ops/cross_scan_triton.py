@@ -22,11 +22,13 @@ _IO_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 class CrossScanTriton:
     """Launches the cross-scan kernels. chunk: steps per checkpoint (forward) and per tile (backward);
-    fwd_block_d / bwd_block_d: channels per program; segments: time segments (None: from the GPU size)."""
+    fwd_block_d / bwd_block_d: channels per program; segments: time segments (None: from the GPU size);
+    batch_block: batch rows per forward pass over the groups (None: all; "l2": fit y's rows in L2; or a count)."""
 
     def __init__(self, interpret: bool, chunk: int = 32, fwd_block_d: int = 32, bwd_block_d: int = 4,
-                 unroll: int = 8, fwd_warps: int = 4, bwd_warps: int = 4, segments: int | None = None) -> None:
-        self.interpret, self.chunk, self.unroll = interpret, chunk, unroll
+                 unroll: int = 8, fwd_warps: int = 4, bwd_warps: int = 4, segments: int | None = None,
+                 batch_block: int | str | None = None) -> None:
+        self.interpret, self.chunk, self.unroll, self.batch_block = interpret, chunk, unroll, batch_block
         self.fwd_block_d, self.bwd_block_d = fwd_block_d, bwd_block_d
         self.fwd_warps, self.bwd_warps, self.segments = fwd_warps, bwd_warps, segments
 
@@ -67,26 +69,49 @@ class CrossScanTriton:
         """us: K (batch, P, Di) inputs (any strides); xdbl: K contiguous (batch, P, R + 2N); orders (K, P)
         int32; dt_w (K, Di, R), dt_b (K, Di), A (K*Di, N), D (K*Di,) float32 contiguous.
         Returns y (batch, P, Di) float32 and, when save, each group's chunk checkpoints."""
+        import triton
+
+        batch, P, Di = us[0].shape
+        f32 = dict(device=us[0].device, dtype=torch.float32)
+        y = torch.empty(batch, P, Di, **f32)
+        n_chunks = triton.cdiv(P, self.chunk)
+        checkpoints = [torch.empty(batch, n_chunks, Di, A.shape[1], **f32) if save else None for _ in us]
+        rows = self._rows_per_pass(batch, P, Di, us[0].device)
+        for b0 in range(0, batch, rows):
+            part = slice(b0, b0 + rows)
+            self._forward_rows([u[part] for u in us], [x[part] for x in xdbl], orders, dt_w, dt_b, A, D, y[part],
+                               [None if ck is None else ck[part] for ck in checkpoints])
+        return y, checkpoints
+
+    def _rows_per_pass(self, batch: int, P: int, Di: int, device: torch.device) -> int:
+        """Batch rows that all K groups scan before the next rows start: all of them by default; with
+        batch_block="l2", as many as keep y's rows (P x Di float32 each) within half the L2 cache, so the
+        K-1 read-modify-writes of y hit L2 rather than HBM (more, smaller launches)."""
+        if self.batch_block is None:
+            return batch
+        if self.batch_block == "l2":
+            l2 = torch.cuda.get_device_properties(device).L2_cache_size
+            return max(1, min(batch, l2 // 2 // (P * Di * 4)))
+        return max(1, int(self.batch_block))
+
+    def _forward_rows(self, us, xdbl, orders, dt_w, dt_b, A, D, y, checkpoints) -> None:
         from posemamba_cli.ops._triton_cross_kernels import cross_fwd_kernel
 
         batch, P, Di = us[0].shape
         K, N, R = len(us), A.shape[1], dt_w.shape[2]
         geo = self._geometry(batch, Di, P, self.fwd_block_d, us[0].device)
         f32 = dict(device=us[0].device, dtype=torch.float32)
-        y = torch.empty(batch, P, Di, **f32)
         n_seg = geo["n_seg"]
         common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=triton_pow2(N), BR=max(2, triton_pow2(R)),
                       T=self.chunk, UNROLL=min(self.unroll, self.chunk), HAS_D=D is not None,
                       num_warps=self.fwd_warps)
         sizes = (Di, P, R, N, geo["n_dblk"], geo["n_chunks"], n_seg)
         grid = (batch * geo["n_dblk"], n_seg)
-        checkpoints = []
         for k in range(K):
-            u, x = us[k], xdbl[k]
+            u, x, ck = us[k], xdbl[k], checkpoints[k]
             A_k, D_k = A[k * Di:(k + 1) * Di], None if D is None else D[k * Di:(k + 1) * Di]
             weights = (orders[k], dt_w[k], dt_b[k], A_k, D_k)
             strides = (*u.stride(), x.stride(0), x.stride(1))
-            ck = torch.empty(batch, geo["n_chunks"], Di, N, **f32) if save else None
             hin = None
             if n_seg > 1:
                 hout = torch.empty(batch, n_seg, Di, N, **f32)
@@ -95,9 +120,7 @@ class CrossScanTriton:
                                        ACC=False, SAVE=False, LOCAL=True, HAS_HIN=False, **common)
                 hin = self._combine(A_k, hout, dts, geo, reverse=False)
             cross_fwd_kernel[grid](u, x, *weights, y, ck, hin, None, None, *strides, *sizes,
-                                   ACC=k > 0, SAVE=save, LOCAL=False, HAS_HIN=hin is not None, **common)
-            checkpoints.append(ck)
-        return y, checkpoints
+                                   ACC=k > 0, SAVE=ck is not None, LOCAL=False, HAS_HIN=hin is not None, **common)
 
     def backward(self, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, source_index, dy):
         """dy (batch, P, Di) float32 (any strides). Returns du per source (batch, P, Di) float32, d xdbl per
