@@ -4,8 +4,9 @@ As in test_scan_triton_interpret.py, the kernels run in one child process starte
 (this file is that child's script). Checked: the output and the gradient of every input (both sources,
 x_proj_weight, dt_proj_weight, dt_proj_bias, A, D) at odd sizes: Di, R, N not powers of two, P not a
 multiple of the chunk, one and several time segments, channels-last and channels-first sources, random
-orders, no D, the forward one batch row per pass, bf16 sources with the float32 state; and a small PoseMamba whose blocks run the fused op,
-forward and backward, against the same model on the reference loop in float64.
+orders, no D, the forward one batch row per pass, the split-state forward (part of exp on the FMA
+pipe, whose 2^x is also checked alone), bf16 sources with the float32 state; and a small PoseMamba whose
+blocks run the fused op, forward and backward, against the same model on the reference loop in float64.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ CASES = {
     "random_orders_no_d_two_groups_row_passes": (2, 4, 3, 3, 3, 4, 2, 4, 4, 4, 3,
                                                 {"random": True, "no_d": True, "batch_block": 1}),
     "bf16_sources": (1, 6, 2, 4, 2, 5, 4, 4, 4, 2, 2, {"bf16": True}),
+    "poly_exp_forward_n5_segments": (1, 3, 2, 5, 2, 7, 4, 4, 2, 2, 2, {"poly_exp": True}),
 }
 NAMES = ("x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A", "D")
 
@@ -91,12 +93,18 @@ def _run_case(spec) -> dict[str, float]:
     y_ref, g_ref = _grads(op("reference"), sources, params, torch.float64, torch.float64, weight)
     be = TritonBackend(interpret=True, chunk=chunk, block_d=bbd, seq_block_d=fbd, unroll=2, segments=segments)
     be.cross.batch_block = opts.get("batch_block")  # 1: the forward scans one batch row at a time
+    be.cross.poly_exp = opts.get("poly_exp", False)  # the split-state forward, part of exp on the FMA pipe
     ok, why = be.availability()
     assert ok, why
     fused = lambda s, p: be.cross_scan(s, source_index, orders, *(p.get(k) for k in NAMES))  # noqa: E731
     y, grads = _grads(fused, sources, params, torch.float32, torch.bfloat16 if bf16 else torch.float32, weight)
     assert y.dtype == torch.float32 and y.shape == (batch, Di, P)
     assert grads["source0"].dtype == (torch.bfloat16 if bf16 else torch.float32)
+    if opts.get("poly_exp"):  # the split kernel ran: its rounding differs from the one-part forward's
+        with torch.no_grad():
+            be.cross.poly_exp = False
+            y_plain = fused([s.float() for s in sources], {k: v.float() for k, v in params.items()})
+        assert not torch.equal(y_plain, y.detach()) and torch.allclose(y_plain, y.detach(), rtol=1e-5, atol=1e-6)
     if opts.get("check_saves"):  # inference saves no checkpoints, even with parameters that require grad
         saves, forward = [], be.cross.forward
         be.cross.forward = lambda *a: saves.append(a[-1]) or forward(*a)
@@ -134,6 +142,29 @@ def _run_model() -> dict[str, float]:
     return _errors(y.detach(), got, y_ref, ref)
 
 
+def _run_exp2() -> dict[str, float]:
+    """_exp2_fma (2^x on the FMA pipe) over [-130, 0]: its largest relative error against float64."""
+    import numpy as np
+    import torch
+    import triton
+    import triton.language as tl
+
+    from posemamba_cli.ops import _triton_cross_kernels
+
+    globals()["_exp2_fma"] = _triton_cross_kernels._exp2_fma  # a jit function resolves names in module globals
+
+    @triton.jit
+    def apply(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        tl.store(y_ptr + offs, _exp2_fma(tl.load(x_ptr + offs, mask=offs < n)), mask=offs < n)  # noqa: F821
+
+    x = torch.cat([torch.linspace(-130.0, 0.0, 60001), -torch.rand(4000) * 2]).float()
+    y = torch.empty_like(x)
+    apply[(triton.cdiv(x.numel(), 1024),)](x, y, x.numel(), BLOCK=1024)
+    want = np.exp2(np.maximum(x.double().numpy(), -125.0))
+    return {"exp2": float(np.max(np.abs(y.double().numpy() - want) / want))}
+
+
 @pytest.fixture(scope="module")
 def results() -> dict:
     if importlib.util.find_spec("triton") is None:
@@ -142,6 +173,11 @@ def results() -> dict:
     proc = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_exp2_on_the_fma_pipe_is_accurate(results):
+    assert "error" not in results["exp2_fma"], results["exp2_fma"]
+    assert results["exp2_fma"]["exp2"] < 5e-7, results["exp2_fma"]
 
 
 @pytest.mark.parametrize("case", [*sorted(CASES), "posemamba_model"])
@@ -159,9 +195,10 @@ if __name__ == "__main__":  # the child process: TRITON_INTERPRET=1 is set befor
 
     torch.set_num_threads(1)
     out = {}
-    for name, spec in [*CASES.items(), ("posemamba_model", None)]:
+    runs = {"posemamba_model": _run_model, "exp2_fma": _run_exp2}
+    for name, spec in [*CASES.items(), *((k, None) for k in runs)]:
         try:
-            out[name] = _run_model() if spec is None else _run_case(spec)
+            out[name] = runs[name]() if spec is None else _run_case(spec)
         except Exception as exc:  # reported per case by the parent
             out[name] = {"error": f"{type(exc).__name__}: {exc}"}
     print(json.dumps(out))

@@ -199,3 +199,122 @@ def cross_bwd_kernel(
         tl.store(dD_ptr + part + offs_d, dD_acc, mask=mask_d)
         tl.store(dbias_ptr + part + offs_d, db_acc, mask=mask_d)
         tl.store(dw_ptr + part * R + offs_d[:, None] * R + offs_r[None, :], dw_acc, mask=mask_dr)
+
+
+@triton.jit
+def _exp2_fma(x):
+    """2^x for -125 <= x <= 0 on the FMA pipe, not the special-function unit: round by a magic number,
+    a degree-5 polynomial for 2^f on [-1/2, 1/2] (relative error < 2e-7), the exponent added as an integer."""
+    x = tl.maximum(x, -125.0)
+    t = x + 12582912.0  # 1.5 * 2^23: the low mantissa bits of t hold round(x)
+    f = x - (t - 12582912.0)
+    p = f * 1.3264631541e-3 + 9.6714868816e-3
+    p = p * f + 5.5507337428e-2
+    p = p * f + 2.4022242493e-1
+    p = p * f + 6.9314697778e-1
+    p = p * f + 1.0
+    shift = (t.to(tl.int32, bitcast=True) - 0x4B400000) << 23
+    return (p.to(tl.int32, bitcast=True) + shift).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _part_offsets(start, S: tl.constexpr, N, offs_d, mask_d):
+    offs_n = start + tl.arange(0, S)
+    mask = mask_d[:, None] & (offs_n < N)[None, :]
+    return offs_n, mask, offs_d[:, None] * N + offs_n[None, :]
+
+
+@triton.jit
+def _part_step(h, A2, xrow, R, offs_n, N, dt, dtu, POLY: tl.constexpr, WANT_Y: tl.constexpr):
+    """Advance one part of the state by a step; its share of y (zeros unless WANT_Y)."""
+    Bt = tl.load(xrow + R + offs_n, mask=offs_n < N, other=0.0).to(tl.float32)
+    x = dt[:, None] * A2
+    if POLY:
+        a = _exp2_fma(x)
+    else:
+        a = tl.exp2(x)
+    h = a * h + dtu[:, None] * Bt[None, :]
+    if WANT_Y:
+        Ct = tl.load(xrow + R + N + offs_n, mask=offs_n < N, other=0.0).to(tl.float32)
+        yv = tl.sum(h * Ct[None, :], axis=1)
+    else:
+        yv = dt * 0.0
+    return h, yv
+
+
+@triton.jit
+def cross_fwd_split_kernel(
+    u_ptr, x_ptr, ord_ptr, w_ptr, bias_ptr, A_ptr, D_ptr, y_ptr, ck_ptr, hin_ptr, hout_ptr, dts_ptr,
+    su_b, su_p, su_d, sx_b, sx_p,
+    Di, P, R, N, n_dblk, n_chunks, n_seg,
+    SEG_CHUNKS: tl.constexpr, BD: tl.constexpr, BN: tl.constexpr, BR: tl.constexpr, T: tl.constexpr,
+    UNROLL: tl.constexpr, HAS_D: tl.constexpr, ACC: tl.constexpr, SAVE: tl.constexpr,
+    LOCAL: tl.constexpr, HAS_HIN: tl.constexpr,
+):
+    """cross_fwd_kernel's contract, with the state in three parts of N/4, N/4 and N/2 states; the first
+    part's exp(dt A) runs on the FMA pipe (_exp2_fma), the others on the special-function unit, to spread
+    the exponentials of a MUFU-bound forward over both pipes. Needs BN >= 4."""
+    Q: tl.constexpr = BN // 4
+    H: tl.constexpr = BN // 2
+    pid = tl.program_id(0)
+    seg = tl.program_id(1)
+    b = pid // n_dblk
+    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
+    offs_r = tl.arange(0, BR)
+    mask_d, mask_r = offs_d < Di, offs_r < R
+    n0, m0, s0_off = _part_offsets(0, Q, N, offs_d, mask_d)
+    n1, m1, s1_off = _part_offsets(Q, Q, N, offs_d, mask_d)
+    n2, m2, s2_off = _part_offsets(H, H, N, offs_d, mask_d)
+    A0 = tl.load(A_ptr + s0_off, mask=m0, other=0.0) * LOG2E
+    A1 = tl.load(A_ptr + s1_off, mask=m1, other=0.0) * LOG2E
+    A2 = tl.load(A_ptr + s2_off, mask=m2, other=0.0) * LOG2E
+    w = tl.load(w_ptr + offs_d[:, None] * R + offs_r[None, :], mask=mask_d[:, None] & mask_r[None, :], other=0.0)
+    bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
+    if HAS_D:
+        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    state = (b * n_seg + seg) * Di * N
+    if HAS_HIN:
+        h0 = tl.load(hin_ptr + state + s0_off, mask=m0, other=0.0)
+        h1 = tl.load(hin_ptr + state + s1_off, mask=m1, other=0.0)
+        h2 = tl.load(hin_ptr + state + s2_off, mask=m2, other=0.0)
+    else:
+        h0, h1, h2 = A0 * 0.0, A1 * 0.0, A2 * 0.0
+    dsum = bias * 0.0
+    u_base = u_ptr + b.to(tl.int64) * su_b + offs_d * su_d
+    x_base = x_ptr + b.to(tl.int64) * sx_b
+    y_base = y_ptr + b.to(tl.int64) * P * Di + offs_d
+    c0 = seg * SEG_CHUNKS
+    for i in range(SEG_CHUNKS):
+        c = c0 + i
+        if SAVE:
+            ck = ck_ptr + (b * n_chunks + c).to(tl.int64) * Di * N
+            tl.store(ck + s0_off, h0, mask=m0 & (s0_off * 0 + c < n_chunks))
+            tl.store(ck + s1_off, h1, mask=m1 & (s1_off * 0 + c < n_chunks))
+            tl.store(ck + s2_off, h2, mask=m2 & (s2_off * 0 + c < n_chunks))
+        for s0 in range(0, T, UNROLL):
+            for s in tl.static_range(UNROLL):
+                t = c * T + s0 + s
+                valid = mask_d & (offs_d * 0 + t < P)
+                p = tl.load(ord_ptr + tl.minimum(t, P - 1)).to(tl.int64)
+                xrow = x_base + p * sx_p
+                uv = tl.load(u_base + p * su_p, mask=mask_d, other=0.0).to(tl.float32)
+                dtl = tl.load(xrow + offs_r, mask=mask_r, other=0.0).to(tl.float32)
+                dt = tl.where(valid, _softplus(tl.sum(w * dtl[None, :], axis=1) + bias), 0.0)
+                dtu = dt * uv
+                h0, y0 = _part_step(h0, A0, xrow, R, n0, N, dt, dtu, True, not LOCAL)
+                h1, y1 = _part_step(h1, A1, xrow, R, n1, N, dt, dtu, False, not LOCAL)
+                h2, y2 = _part_step(h2, A2, xrow, R, n2, N, dt, dtu, False, not LOCAL)
+                if LOCAL:
+                    dsum += dt
+                else:
+                    yv = y0 + y1 + y2
+                    if HAS_D:
+                        yv += uv * dval
+                    if ACC:
+                        yv += tl.load(y_base + p * Di, mask=valid, other=0.0)
+                    tl.store(y_base + p * Di, yv, mask=valid)
+    if LOCAL:
+        tl.store(hout_ptr + state + s0_off, h0, mask=m0)
+        tl.store(hout_ptr + state + s1_off, h1, mask=m1)
+        tl.store(hout_ptr + state + s2_off, h2, mask=m2)
+        tl.store(dts_ptr + (b * n_seg + seg) * Di + offs_d, dsum, mask=mask_d)

@@ -23,11 +23,13 @@ _IO_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 class CrossScanTriton:
     """Launches the cross-scan kernels. chunk: steps per checkpoint (forward) and per tile (backward);
     fwd_block_d / bwd_block_d: channels per program; segments: time segments (None: from the GPU size);
-    batch_block: batch rows per forward pass over the groups (None: all; "l2": fit y's rows in L2; or a count)."""
+    batch_block: batch rows per forward pass over the groups (None: all; "l2": fit y's rows in L2; or a count);
+    poly_exp: the forward computes a quarter of its exponentials on the FMA pipe (cross_fwd_split_kernel)."""
 
     def __init__(self, interpret: bool, chunk: int = 32, fwd_block_d: int = 32, bwd_block_d: int = 4,
                  unroll: int = 8, fwd_warps: int = 4, bwd_warps: int = 4, segments: int | None = None,
-                 batch_block: int | str | None = None) -> None:
+                 batch_block: int | str | None = None, poly_exp: bool = False) -> None:
+        self.poly_exp = poly_exp
         self.interpret, self.chunk, self.unroll, self.batch_block = interpret, chunk, unroll, batch_block
         self.fwd_block_d, self.bwd_block_d = fwd_block_d, bwd_block_d
         self.fwd_warps, self.bwd_warps, self.segments = fwd_warps, bwd_warps, segments
@@ -95,10 +97,12 @@ class CrossScanTriton:
         return max(1, int(self.batch_block))
 
     def _forward_rows(self, us, xdbl, orders, dt_w, dt_b, A, D, y, checkpoints) -> None:
-        from posemamba_cli.ops._triton_cross_kernels import cross_fwd_kernel
+        from posemamba_cli.ops import _triton_cross_kernels as kernels
 
         batch, P, Di = us[0].shape
         K, N, R = len(us), A.shape[1], dt_w.shape[2]
+        split = self.poly_exp and triton_pow2(N) >= 4
+        cross_fwd_kernel = kernels.cross_fwd_split_kernel if split else kernels.cross_fwd_kernel
         geo = self._geometry(batch, Di, P, self.fwd_block_d, us[0].device)
         f32 = dict(device=us[0].device, dtype=torch.float32)
         n_seg = geo["n_seg"]
