@@ -6,9 +6,8 @@ only calls the `cross_selective_scan` op; which kernel runs is the ops layer's b
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn as nn
@@ -20,7 +19,6 @@ from posemamba_cli.ops import cross_selective_scan
 
 # Published "limb" parent list used by the global-local scan (not the anatomical tree).
 LIMB_PARENTS = [0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16]
-_LIMB_INDEX = torch.tensor(LIMB_PARENTS)
 
 
 
@@ -87,40 +85,55 @@ class BiSTSSM(nn.Module):
         self.A_logs.copy_(torch.log(torch.arange(1, self.d_state + 1, dtype=torch.float32)).repeat(K * inner, 1))
         self.Ds.fill_(1.0)
 
-    def scan(self, x: Tensor) -> Tensor:
+    def scan(self, x: Tensor, index: ScanIndex) -> Tensor:
         """x (b, f, J, Di) after the conv -> the four scans' outputs summed on the grid, (b, Di, f*J).
 
         Scans 0 and 2 read the limb sequence x + x[parent] frame-major (l = t*J + j), forwards and
-        backwards; scans 1 and 3 read x joint-major (l = j*f + t), forwards and backwards.
+        backwards; scans 1 and 3 read x joint-major (l = j*f + t), forwards and backwards. index holds
+        the orders for f frames, on x's device (built once by the model, never per call).
         """
         b, f, J, d = x.shape
-        parent = x.index_select(2, _LIMB_INDEX.to(x.device))
+        parent = x.index_select(2, index.limb)
         if self.limb_grad == "published":  # the published backward leaves out the parent-term gradient
             parent = parent.detach()
         # (b, Di, f*J) views of channels-last data
         limb, grid = (x + parent).view(b, f * J, d).transpose(1, 2), x.reshape(b, f * J, d).transpose(1, 2)
         return cross_selective_scan(
-            (limb, grid), (0, 1, 0, 1), scan_orders(f, J, x.device), self.x_proj_weight, self.dt_projs_weight,
+            (limb, grid), (0, 1, 0, 1), index.orders, self.x_proj_weight, self.dt_projs_weight,
             self.dt_projs_bias, -torch.exp(self.A_logs.float()), self.Ds, backend=self.scan_backend,
-            trace=self.trace,
+            trace=self.trace, inverse_orders=index.inverse,
         )
 
-    def forward(self, u: Tensor) -> Tensor:
+    def forward(self, u: Tensor, index: ScanIndex) -> Tensor:
         """u (b, f, J, C) -> (b, f, J, C)."""
         b, f, J, _ = u.shape
         x, z = self.in_proj(u).chunk(2, dim=-1)  # (b, f, J, Di) each
         x = self.conv2d(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)  # channels-last in and out
-        y = self.scan(F.silu(x)).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
+        y = self.scan(F.silu(x), index).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
         y = self.out_norm(y.to(u.dtype)) * F.silu(z)
         return self.out_proj(y)
 
 
-@functools.lru_cache(maxsize=16)
-def scan_orders(f: int, J: int, device: torch.device) -> Tensor:
-    """(4, f*J) grid positions visited by the four scans: frame-major, joint-major, and both reversed."""
-    frame_major = torch.arange(f * J, device=device)
+class ScanIndex(NamedTuple):
+    """The index tensors of the four scans over an (f frames x J joints) grid, all on one device."""
+
+    orders: Tensor  # (4, f*J) int32: step l of scan k visits grid position orders[k, l]
+    inverse: Tensor  # (4, f*J) int32: grid position p is step inverse[k, p] of scan k
+    limb: Tensor  # (J,) int64: the limb parent of every joint
+
+
+def scan_orders(f: int, J: int, device: torch.device | str = "cpu") -> Tensor:
+    """(4, f*J) int32 grid positions visited by the four scans: frame-major, joint-major, both reversed."""
+    frame_major = torch.arange(f * J, device=device, dtype=torch.int32)
     joint_major = frame_major.view(f, J).t().reshape(-1)  # step j*f + t visits position t*J + j
     return torch.stack([frame_major, joint_major, frame_major.flip(0), joint_major.flip(0)])
+
+
+def scan_orders_and_inverse(f: int, J: int, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """The (4, f*J) int32 orders and their inverses (by a scatter, no sort), made on `device`."""
+    orders = scan_orders(f, J, device)
+    steps = torch.arange(f * J, device=device, dtype=torch.int32).expand_as(orders)
+    return orders, torch.empty_like(orders).scatter_(1, orders.long(), steps)
 
 
 class Block(nn.Module):
@@ -133,8 +146,8 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.drop_path(self.op(self.norm(x)))
+    def forward(self, x: Tensor, index: ScanIndex) -> Tensor:
+        x = x + self.drop_path(self.op(self.norm(x), index))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
@@ -167,6 +180,27 @@ class PoseMamba(nn.Module):
         self.Spatial_norm = nn.LayerNorm(C, eps=1e-6)
         self.Temporal_norm = nn.LayerNorm(C, eps=1e-6)
         self.head = nn.Sequential(nn.LayerNorm(C, eps=1e-5), nn.Linear(C, 3))
+        # Scan index tensors for full-length clips as buffers (not in the state dict), so that forward
+        # makes no index tensor, sorts nothing and copies nothing host-to-device (CUDA-graph capturable).
+        orders, inverse = scan_orders_and_inverse(config.num_frame, config.num_joints)
+        self.register_buffer("scan_order", orders, persistent=False)
+        self.register_buffer("scan_inverse", inverse, persistent=False)
+        self.register_buffer("limb_parent", torch.tensor(LIMB_PARENTS), persistent=False)
+        self._short_index: dict[int, ScanIndex] = {}  # shorter clips: built on first use, per length
+
+    def _apply(self, fn, *args, **kwargs):
+        self._short_index = {}  # device moves invalidate the cached short-clip indices
+        return super()._apply(fn, *args, **kwargs)
+
+    def scan_index(self, f: int) -> ScanIndex:
+        """The scan index tensors for clips of f frames, on the model's device."""
+        if f == self.num_frame:
+            return ScanIndex(self.scan_order, self.scan_inverse, self.limb_parent)
+        index = self._short_index.get(f)
+        if index is None:
+            orders, inverse = scan_orders_and_inverse(f, self.limb_parent.numel(), self.scan_order.device)
+            index = self._short_index[f] = ScanIndex(orders, inverse, self.limb_parent)
+        return index
 
     @classmethod
     def from_preset(cls, name: str, num_frame: int = 243, **overrides: Any) -> PoseMamba:
@@ -197,10 +231,11 @@ class PoseMamba(nn.Module):
         b, f, J, _ = x.shape
         if f > self.num_frame:
             raise ValueError(f"clip has {f} frames; this model takes at most {self.num_frame}")
+        index = self.scan_index(f)
         x = self.Spatial_patch_to_embedding(x) + self.Spatial_pos_embed  # (b, f, J, C)
         for i, (ste, tte) in enumerate(zip(self.STEblocks, self.TTEblocks)):
-            x = self.Spatial_norm(ste(x))
+            x = self.Spatial_norm(ste(x, index))
             if i == 0:
                 x = x + self.Temporal_pos_embed[:, :f, None, :]
-            x = self.Temporal_norm(tte(x))
+            x = self.Temporal_norm(tte(x, index))
         return self.head(x)

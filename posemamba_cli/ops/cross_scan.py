@@ -5,8 +5,9 @@ positions in the order `orders[k]`, projects it to (dt_low, B, C) with x_proj_we
 delta with dt_proj_weight[k], scans, and adds its output back at the positions it came from.
 
 The composed form below (gather, projections, `selective_scan`, scatter) works on every backend and
-carries gradients. A backend with a fused `cross_forward` runs the whole op in one pass over the grid,
-with no gathered copies, when no gradient is wanted and no trace is asked for.
+carries gradients. A backend with a fused `cross_scan` (Triton: forward and backward) runs the whole op
+over the grid with no gathered copies whenever no trace is asked for; one with a fused `cross_forward`
+(CPU) does so when no gradient is wanted either.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan
 def cross_selective_scan(
     sources: Sequence[Tensor], source_index: Sequence[int], orders: Tensor, x_proj_weight: Tensor,
     dt_proj_weight: Tensor, dt_proj_bias: Tensor, A: Tensor, D: Tensor | None = None, backend: str = "auto",
-    trace: dict[str, Tensor] | None = None,
+    trace: dict[str, Tensor] | None = None, inverse_orders: Tensor | None = None,
 ) -> Tensor:
     """y (batch, Di, P) in float32 (float64 for float64 inputs, which run the reference loop).
 
@@ -30,12 +31,18 @@ def cross_selective_scan(
     orders: (K, P) permutations of range(P); step l of group k visits grid position orders[k, l].
     x_proj_weight (K, R + 2N, Di); dt_proj_weight (K, Di, R); dt_proj_bias (K, Di); A (K*Di, N); D (K*Di,).
     delta = softplus(dt_proj_weight[k] @ dt_low + dt_proj_bias[k]). trace, when a dict, receives the
-    composed form's intermediates in scan order: us, dts, Bs, Cs, ys, and y.
+    composed form's intermediates in scan order: us, dts, Bs, Cs, ys, and y. inverse_orders (K, P), the
+    inverse permutations (grid position -> step), saves the composed form an argsort per call.
     """
     K, P = orders.shape
     if len(source_index) != K or x_proj_weight.shape[0] != K:
         raise ValueError(f"{K} scan orders but {len(source_index)} sources and {x_proj_weight.shape[0]} projections")
     impl = resolve_backend(backend, sources[0].device.type, sources[0].dtype)
+    fused_with_grad = getattr(impl, "cross_scan", None)  # GPU: the fused op with its own backward
+    if fused_with_grad is not None and trace is None:
+        y = fused_with_grad(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
+        if y is not None:
+            return y
     fused = getattr(impl, "cross_forward", None)
     tensors = (*sources, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
     wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
@@ -44,10 +51,11 @@ def cross_selective_scan(
         if y is not None:
             return y
     return _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D,
-                     backend, trace)
+                     backend, trace, inverse_orders)
 
 
-def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D, backend, trace):
+def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D, backend, trace,
+              inverse_orders=None):
     K, P = orders.shape
     b, d = sources[0].shape[:2]
     R, N = dt_proj_weight.shape[-1], A.shape[-1]
@@ -61,7 +69,7 @@ def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_p
         Cs.to(dtype), None if D is None else D.to(dtype), delta_bias=dt_proj_bias.reshape(-1).to(dtype),
         delta_softplus=True, backend=backend,
     ).view(b, K, d, P)
-    back = torch.argsort(orders, dim=1)  # grid position -> scan step, per group
+    back = torch.argsort(orders, dim=1) if inverse_orders is None else inverse_orders  # position -> step
     y = ys[:, 0].index_select(-1, back[0])
     for k in range(1, K):
         y = y + ys[:, k].index_select(-1, back[k])

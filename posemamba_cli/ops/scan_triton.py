@@ -13,6 +13,8 @@ import torch
 from torch import Tensor
 
 from posemamba_cli.ops.backend import Grads
+from posemamba_cli.ops.cross_scan_triton import CrossScanTriton, cross_scan_triton
+
 
 def _interpreter_active() -> bool:
     """True when triton was imported with TRITON_INTERPRET=1 (its library functions are interpreted)."""
@@ -50,6 +52,9 @@ class TritonBackend:
         # forward kernel: "scan" (associative scan over (BD, N, T) tiles) or "seq" (step-by-step on (BD, N))
         self.fwd_impl, self.seq_block_d, self.unroll = fwd_impl, seq_block_d, unroll
         self._kernels: ModuleType | None = None
+        # the fused cross scan (ops.cross_scan): checkpoint chunk shared with the tile backward's default
+        self.cross = CrossScanTriton(interpret, chunk=chunk, fwd_block_d=seq_block_d, bwd_block_d=block_d,
+                                     unroll=unroll, fwd_warps=fwd_warps, bwd_warps=bwd_warps, segments=segments)
         self._error = ""
         try:
             import triton  # noqa: F401
@@ -109,6 +114,11 @@ class TritonBackend:
             A, loc, dts, out, geo["dim"], geo["N"], geo["n_dblk"], geo["n_seg"],
             BD=geo["BD"], BN=geo["BN"], REVERSE=reverse, num_warps=1)
         return out
+
+    def cross_scan(self, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D):
+        """The fused cross scan with its backward (see ops.cross_scan); None where it does not apply."""
+        return cross_scan_triton(self.cross, sources, source_index, orders, x_proj_weight, dt_proj_weight,
+                                 dt_proj_bias, A, D)
 
     # -- protocol --------------------------------------------------------------------------------------
     def forward(self, u, delta, A, B, C, D, delta_bias, delta_softplus):

@@ -1,0 +1,226 @@
+"""The fused cross scan on the Triton backend: forward and backward, no gathered copies (kernels in
+_triton_cross_kernels.py; the op's contract in cross_scan.py).
+
+Forward: per group k, one matmul on the un-permuted grid gives xdbl_k = u_k W_k^T (batch, P, R + 2N)
+(dt_low, B, C at every position); the kernel then walks the grid in the group's order, forms delta
+in-kernel, scans with a float32 state and adds the group's output into y (batch, P, Di, float32) at the
+positions it visits. Inputs may be float32, bfloat16 or float16. Backward: the kernel recomputes each
+chunk from the checkpoints the forward saved and writes du (summed over the groups sharing a source),
+d xdbl (d dt_low, dB, dC), dA, dD, d bias and d dt_proj_weight; two matmuls per group carry d xdbl back to
+the inputs and to x_proj_weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+_IO_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+class CrossScanTriton:
+    """Launches the cross-scan kernels. chunk: steps per checkpoint (forward) and per tile (backward);
+    fwd_block_d / bwd_block_d: channels per program; segments: time segments (None: from the GPU size);
+    batch_block: batch rows per forward pass over the groups (None: all; "l2": fit y's rows in L2; or a count);
+    poly_exp: the forward computes a quarter of its exponentials on the FMA pipe (cross_fwd_split_kernel)."""
+
+    def __init__(self, interpret: bool, chunk: int = 32, fwd_block_d: int = 32, bwd_block_d: int = 4,
+                 unroll: int = 8, fwd_warps: int = 4, bwd_warps: int = 4, segments: int | None = None,
+                 batch_block: int | str | None = None, poly_exp: bool = False) -> None:
+        self.poly_exp = poly_exp
+        self.interpret, self.chunk, self.unroll, self.batch_block = interpret, chunk, unroll, batch_block
+        self.fwd_block_d, self.bwd_block_d = fwd_block_d, bwd_block_d
+        self.fwd_warps, self.bwd_warps, self.segments = fwd_warps, bwd_warps, segments
+
+    def covers(self, sources: Sequence[Tensor], A: Tensor) -> bool:
+        shape = sources[0].shape
+        return all(s.dtype in _IO_DTYPES and s.shape == shape and s.dim() == 3 for s in sources) and A.dim() == 2
+
+    def _geometry(self, batch: int, Di: int, P: int, block_d: int, device: torch.device) -> dict:
+        import triton
+
+        bd = min(block_d, triton.next_power_of_2(Di))
+        n_dblk = triton.cdiv(Di, bd)
+        n_chunks = triton.cdiv(P, self.chunk)
+        if self.segments is not None:
+            n_seg = self.segments
+        elif self.interpret:
+            n_seg = 1
+        else:  # each group's launch runs alone on the stream: fill the GPU with (batch x tiles x segments)
+            sms = torch.cuda.get_device_properties(device).multi_processor_count
+            n_seg = triton.cdiv(4 * sms, batch * n_dblk)
+        n_seg = max(1, min(n_seg, n_chunks))
+        seg_chunks = triton.cdiv(n_chunks, n_seg)
+        return dict(BD=bd, n_dblk=n_dblk, n_chunks=n_chunks, n_seg=triton.cdiv(n_chunks, seg_chunks),
+                    seg_chunks=seg_chunks)
+
+    @staticmethod
+    def _combine(A_k: Tensor, loc: Tensor, dts: Tensor, geo: dict, reverse: bool) -> Tensor:
+        from posemamba_cli.ops._triton_kernels import seg_combine_kernel
+
+        batch, n_seg, Di, N = loc.shape
+        out = torch.empty_like(loc)
+        seg_combine_kernel[(batch * geo["n_dblk"],)](A_k, loc, dts, out, Di, N, geo["n_dblk"], n_seg,
+                                                     BD=geo["BD"], BN=triton_pow2(N), REVERSE=reverse, num_warps=1)
+        return out
+
+    def forward(self, us: list[Tensor], xdbl: list[Tensor], orders: Tensor, dt_w: Tensor, dt_b: Tensor,
+                A: Tensor, D: Tensor | None, save: bool) -> tuple[Tensor, list[Tensor]]:
+        """us: K (batch, P, Di) inputs (any strides); xdbl: K contiguous (batch, P, R + 2N); orders (K, P)
+        int32; dt_w (K, Di, R), dt_b (K, Di), A (K*Di, N), D (K*Di,) float32 contiguous.
+        Returns y (batch, P, Di) float32 and, when save, each group's chunk checkpoints."""
+        import triton
+
+        batch, P, Di = us[0].shape
+        f32 = dict(device=us[0].device, dtype=torch.float32)
+        y = torch.empty(batch, P, Di, **f32)
+        n_chunks = triton.cdiv(P, self.chunk)
+        checkpoints = [torch.empty(batch, n_chunks, Di, A.shape[1], **f32) if save else None for _ in us]
+        rows = self._rows_per_pass(batch, P, Di, us[0].device)
+        for b0 in range(0, batch, rows):
+            part = slice(b0, b0 + rows)
+            self._forward_rows([u[part] for u in us], [x[part] for x in xdbl], orders, dt_w, dt_b, A, D, y[part],
+                               [None if ck is None else ck[part] for ck in checkpoints])
+        return y, checkpoints
+
+    def _rows_per_pass(self, batch: int, P: int, Di: int, device: torch.device) -> int:
+        """Batch rows that all K groups scan before the next rows start: all of them by default; with
+        batch_block="l2", as many as keep y's rows (P x Di float32 each) within half the L2 cache, so the
+        K-1 read-modify-writes of y hit L2 rather than HBM (more, smaller launches)."""
+        if self.batch_block is None:
+            return batch
+        if self.batch_block == "l2":
+            l2 = torch.cuda.get_device_properties(device).L2_cache_size
+            return max(1, min(batch, l2 // 2 // (P * Di * 4)))
+        return max(1, int(self.batch_block))
+
+    def _forward_rows(self, us, xdbl, orders, dt_w, dt_b, A, D, y, checkpoints) -> None:
+        from posemamba_cli.ops import _triton_cross_kernels as kernels
+
+        batch, P, Di = us[0].shape
+        K, N, R = len(us), A.shape[1], dt_w.shape[2]
+        split = self.poly_exp and triton_pow2(N) >= 4
+        cross_fwd_kernel = kernels.cross_fwd_split_kernel if split else kernels.cross_fwd_kernel
+        geo = self._geometry(batch, Di, P, self.fwd_block_d, us[0].device)
+        f32 = dict(device=us[0].device, dtype=torch.float32)
+        n_seg = geo["n_seg"]
+        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=triton_pow2(N), BR=max(2, triton_pow2(R)),
+                      T=self.chunk, UNROLL=min(self.unroll, self.chunk), HAS_D=D is not None,
+                      num_warps=self.fwd_warps)
+        sizes = (Di, P, R, N, geo["n_dblk"], geo["n_chunks"], n_seg)
+        grid = (batch * geo["n_dblk"], n_seg)
+        for k in range(K):
+            u, x, ck = us[k], xdbl[k], checkpoints[k]
+            A_k, D_k = A[k * Di:(k + 1) * Di], None if D is None else D[k * Di:(k + 1) * Di]
+            weights = (orders[k], dt_w[k], dt_b[k], A_k, D_k)
+            strides = (*u.stride(), x.stride(0), x.stride(1))
+            hin = None
+            if n_seg > 1:
+                hout = torch.empty(batch, n_seg, Di, N, **f32)
+                dts = torch.empty(batch, n_seg, Di, **f32)
+                cross_fwd_kernel[grid](u, x, *weights, y, None, None, hout, dts, *strides, *sizes,
+                                       ACC=False, SAVE=False, LOCAL=True, HAS_HIN=False, **common)
+                hin = self._combine(A_k, hout, dts, geo, reverse=False)
+            cross_fwd_kernel[grid](u, x, *weights, y, ck, hin, None, None, *strides, *sizes,
+                                   ACC=k > 0, SAVE=ck is not None, LOCAL=False, HAS_HIN=hin is not None, **common)
+
+    def backward(self, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, source_index, dy):
+        """dy (batch, P, Di) float32 (any strides). Returns du per source (batch, P, Di) float32, d xdbl per
+        group, and dA (K*Di, N), dD (K*Di,) or None, d dt_b (K, Di), d dt_w (K, Di, R), all float32."""
+        from posemamba_cli.ops._triton_cross_kernels import cross_bwd_kernel
+
+        batch, P, Di = us[0].shape
+        K, N, R = len(us), A.shape[1], dt_w.shape[2]
+        geo = self._geometry(batch, Di, P, self.bwd_block_d, us[0].device)
+        f32 = dict(device=us[0].device, dtype=torch.float32)
+        n_seg = geo["n_seg"]
+        du = {s: torch.empty(batch, P, Di, **f32) for s in sorted(set(source_index))}
+        dxs = [torch.zeros(batch, P, R + 2 * N, **f32) for _ in range(K)]
+        dA = torch.empty(K, batch, n_seg, Di, N, **f32)
+        dD = torch.empty(K, batch, n_seg, Di, **f32)
+        dbias = torch.empty(K, batch, n_seg, Di, **f32)
+        dw = torch.empty(K, batch, n_seg, Di, R, **f32)
+        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=triton_pow2(N), BR=max(2, triton_pow2(R)),
+                      T=self.chunk, HAS_D=D is not None, num_warps=self.bwd_warps)
+        sizes = (Di, P, R, N, geo["n_dblk"], geo["n_chunks"], n_seg)
+        grid = (batch * geo["n_dblk"], n_seg)
+        written: set[int] = set()
+        for k in range(K):
+            u, x, s = us[k], xdbl[k], source_index[k]
+            A_k, D_k = A[k * Di:(k + 1) * Di], None if D is None else D[k * Di:(k + 1) * Di]
+            weights = (orders[k], dt_w[k], dt_b[k], A_k, D_k)
+            strides = (*u.stride(), x.stride(0), x.stride(1), *dy.stride())
+            grads = (du[s], dxs[k], dA[k], dD[k], dbias[k], dw[k])
+            gin = None
+            if n_seg > 1:
+                gout = torch.empty(batch, n_seg, Di, N, **f32)
+                dts = torch.empty(batch, n_seg, Di, **f32)
+                cross_bwd_kernel[grid](u, x, *weights, dy, None, None, gout, dts, *grads, *strides, *sizes,
+                                       ACC=False, LOCAL=True, HAS_GIN=False, **common)
+                gin = self._combine(A_k, gout, dts, geo, reverse=True)
+            cross_bwd_kernel[grid](u, x, *weights, dy, checkpoints[k], gin, None, None, *grads, *strides, *sizes,
+                                   ACC=s in written, LOCAL=False, HAS_GIN=gin is not None, **common)
+            written.add(s)
+        return (du, dxs, dA.sum((1, 2)).reshape(K * Di, N), None if D is None else dD.sum((1, 2)).reshape(-1),
+                dbias.sum((1, 2)), dw.sum((1, 2)))
+
+
+def triton_pow2(n: int) -> int:
+    """The tile size for n lanes (the R tiles take at least two, so no tile has a size-1 dimension)."""
+    import triton
+
+    return triton.next_power_of_2(n)
+
+
+class _CrossScanFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, runner: CrossScanTriton, save: bool, source_index: tuple[int, ...], orders: Tensor,
+                x_proj_weight: Tensor, dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None,
+                *sources: Tensor) -> Tensor:
+        K = len(source_index)
+        srcs = [s.transpose(1, 2) for s in sources]  # (b, P, Di) views; contiguous when stored channels-last
+        us = [srcs[s] for s in source_index]
+        # one projection per group on the un-permuted grid (order-independent); autocast may make it bf16
+        xdbl = [torch.matmul(us[k], x_proj_weight[k].t().to(us[k].dtype)).contiguous() for k in range(K)]
+        f32 = lambda t: None if t is None else t.detach().float().contiguous()  # noqa: E731
+        dt_wf, dt_bf, Af, Df = f32(dt_w), f32(dt_b), f32(A), f32(D)
+        order = orders if orders.dtype == torch.int32 and orders.is_contiguous() else orders.int().contiguous()
+        y, checkpoints = runner.forward(us, xdbl, order, dt_wf, dt_bf, Af, Df, save)
+        if save:
+            ctx.runner, ctx.source_index, ctx.has_d = runner, source_index, D is not None
+            ctx.dtypes = [s.dtype for s in sources]
+            ctx.save_for_backward(order, x_proj_weight, dt_wf, dt_bf, Af, Df, *sources, *xdbl, *checkpoints)
+        return y.transpose(1, 2)  # (b, Di, P), stored channels-last
+
+    @staticmethod
+    def backward(ctx, dy: Tensor):
+        order, x_proj_weight, dt_w, dt_b, A, D, *rest = ctx.saved_tensors
+        K, S = len(ctx.source_index), len(ctx.dtypes)
+        sources, xdbl, checkpoints = rest[:S], rest[S:S + K], rest[S + K:]
+        srcs = [s.transpose(1, 2) for s in sources]
+        us = [srcs[s] for s in ctx.source_index]
+        du, dxs, dA, dD, dbias, dw = ctx.runner.backward(
+            us, xdbl, order, dt_w, dt_b, A, D if ctx.has_d else None, checkpoints, ctx.source_index,
+            dy.float().transpose(1, 2))
+        W = x_proj_weight.detach().float()
+        dW = torch.empty_like(W)
+        dsrc = [du.get(s) for s in range(S)]
+        for k, s in enumerate(ctx.source_index):
+            dsrc[s] = torch.baddbmm(dsrc[s], dxs[k], W[k].expand(dxs[k].shape[0], *W[k].shape))
+            dW[k] = torch.einsum("bpc,bpd->cd", dxs[k], us[k].float())
+        grads_src = [None if g is None else g.transpose(1, 2).to(t) for g, t in zip(dsrc, ctx.dtypes)]
+        dD = dD if ctx.has_d else None
+        return (None, None, None, None, dW.to(x_proj_weight.dtype), dw, dbias, dA, dD, *grads_src)
+
+
+def cross_scan_triton(runner: CrossScanTriton, sources: Sequence[Tensor], source_index: Sequence[int], orders: Tensor,
+                      x_proj_weight: Tensor, dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None) -> Tensor | None:
+    """The fused cross scan with gradients; None where the kernels do not cover the inputs."""
+    if not runner.covers(sources, A):
+        return None
+    # checkpoints only where a backward can follow (needs_input_grad is set even under no_grad)
+    tensors = (*sources, x_proj_weight, dt_w, dt_b, A, D)
+    save = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    return _CrossScanFn.apply(runner, save, tuple(source_index), orders, x_proj_weight, dt_w, dt_b, A, D, *sources)
