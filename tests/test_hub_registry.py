@@ -176,7 +176,8 @@ def test_list_shows_the_builtin_registry_offline(tmp_path, monkeypatch):
     for name in ("posemamba-s", "posemamba-b *", "posemamba-l", "hrnet-w32-256x192", "hrnet-w48-dark-384x288",
                  "yolo11n *"):
         assert name in rows, result.output
-    assert "yes 2.0 kB" in rows["yolo11n *"] and "no" in rows["posemamba-s"]
+    # a detector file is inspected before it counts as present: 2 kB of junk is refused, not "yes"
+    assert "refused" in rows["yolo11n *"] and "yes" not in rows["yolo11n *"] and "no" in rows["posemamba-s"]
     assert "Google Drive" in rows["posemamba-l"] and "openmmlab.com" in rows["hrnet-w32-256x192"]
 
 

@@ -8,11 +8,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from posemamba_cli.data import mpi3dhp
-
 
 def is_3dhp_data(data: Path) -> bool:
     """A folder holding `data_test_3dhp.npz`, or an `.npz` file (the H36M data is a pickle)."""
+    from posemamba_cli.data import mpi3dhp  # imports torch: only once a command runs
+
     return (data.is_dir() and (data / mpi3dhp.TEST_FILE).is_file()) or data.suffix.lower() == ".npz"
 
 
