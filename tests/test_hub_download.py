@@ -30,12 +30,12 @@ from posemamba_cli.hub import (
     Timeouts,
     VerificationError,
     fetch_entry,
+    http_fetch,
     resolve_weights,
+    ultralytics_fetch,
 )
 from posemamba_cli.hub import fetch as fetch_mod
 from posemamba_cli.hub import gdrive as gdrive_mod
-from posemamba_cli.hub import http_fetch
-from posemamba_cli.hub import ultralytics_fetch
 
 TINY = {"num_frame": 27, "dim_feat": 16, "depth": 2}
 FAST = Timeouts(connect=2.0, stall=1.0)

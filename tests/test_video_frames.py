@@ -180,9 +180,9 @@ def test_cli_warns_where_a_truncated_file_stopped(videos, tmp_path, monkeypatch,
     torch.manual_seed(0)
     lifter = tmp_path / "lifter.pth"
     save_checkpoint(lifter, PoseMamba(num_frame=27, dim_feat=16, depth=2, drop_path_rate=0.0))
-    monkeypatch.setattr(sys, "argv", ["posemamba", "infer", "--quiet", str(videos["truncated"]), "-o", str(tmp_path / "o"),
-                                      "--keypoints", str(keypoints), "--lifter", str(lifter), "--device", "cpu",
-                                      "--no-render"])  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["posemamba", "infer", "--quiet", str(videos["truncated"]),
+                                      "-o", str(tmp_path / "o"), "--keypoints", str(keypoints),
+                                      "--lifter", str(lifter), "--device", "cpu", "--no-render"])  # fmt: skip
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code in (0, None)  # the decoded frames are processed
