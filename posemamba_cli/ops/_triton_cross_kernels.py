@@ -21,11 +21,16 @@ its checkpoint by an associative scan, the adjoint G_t = dy_t C_t + a_{t+1} G_{t
 import triton
 import triton.language as tl
 
-from posemamba_cli.ops._triton_kernels import (
+from posemamba_cli.ops._triton_scan_parts import (
     LOG2E,
-    _bwd_combine,
-    _fwd_combine,
+    _channel_rows,
+    _chunk_adjoint,
+    _chunk_grads,
+    _chunk_state_ptr,
+    _chunk_states,
     _softplus,
+    _state_tile,
+    _store_segment_end,
 )
 
 
@@ -38,15 +43,11 @@ def cross_fwd_kernel(
     UNROLL: tl.constexpr, HAS_D: tl.constexpr, ACC: tl.constexpr, SAVE: tl.constexpr,
     LOCAL: tl.constexpr, HAS_HIN: tl.constexpr,
 ):
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
+    b, offs_d, mask_d = _channel_rows(n_dblk, Di, BD)
+    offs_n, mask_n, mask_dn, state_off = _state_tile(offs_d, mask_d, N, BN)
     offs_r = tl.arange(0, BR)
-    mask_d, mask_n, mask_r = offs_d < Di, offs_n < N, offs_r < R
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
+    mask_r = offs_r < R
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
     w = tl.load(w_ptr + offs_d[:, None] * R + offs_r[None, :], mask=mask_d[:, None] & mask_r[None, :], other=0.0)
     bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
@@ -64,7 +65,7 @@ def cross_fwd_kernel(
     for i in range(SEG_CHUNKS):
         c = c0 + i
         if SAVE:
-            tl.store(ck_ptr + (b * n_chunks + c).to(tl.int64) * Di * N + state_off, h,
+            tl.store(_chunk_state_ptr(ck_ptr, b, c, n_chunks, Di, N) + state_off, h,
                      mask=mask_dn & (state_off * 0 + c < n_chunks))
         for s0 in range(0, T, UNROLL):
             for s in tl.static_range(UNROLL):
@@ -89,8 +90,7 @@ def cross_fwd_kernel(
                         yv += tl.load(y_base + p * Di, mask=valid, other=0.0)
                     tl.store(y_base + p * Di, yv, mask=valid)
     if LOCAL:
-        tl.store(hout_ptr + (b * n_seg + seg) * Di * N + state_off, h, mask=mask_dn)
-        tl.store(dts_ptr + (b * n_seg + seg) * Di + offs_d, dsum, mask=mask_d)
+        _store_segment_end(hout_ptr, dts_ptr, (b * n_seg + seg) * Di, N, state_off, offs_d, h, dsum, mask_dn, mask_d)
 
 
 @triton.jit
@@ -105,17 +105,13 @@ def cross_bwd_kernel(
     """Gradients of one group. du (b, P, Di) float32, accumulated when ACC (another group shares the
     source); dx (b, P, R + 2N) float32, zeroed: d dt_low, dB, dC by atomics; dA, dD, dbias, dw: per
     (batch row, segment) partials. LOCAL: only the adjoint carry leaving each segment (and its sum of dt)."""
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
+    b, offs_d, mask_d = _channel_rows(n_dblk, Di, BD)
+    offs_n, mask_n, mask_dn, state_off = _state_tile(offs_d, mask_d, N, BN)
     offs_r = tl.arange(0, BR)
     offs_t = tl.arange(0, T)
-    mask_d, mask_n, mask_r = offs_d < Di, offs_n < N, offs_r < R
-    mask_dn = mask_d[:, None] & mask_n[None, :]
+    mask_r = offs_r < R
     mask_dr = mask_d[:, None] & mask_r[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
     A_nat = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0)
     A2 = A_nat * LOG2E
     w = tl.load(w_ptr + offs_d[:, None] * R + offs_r[None, :], mask=mask_dr, other=0.0)
@@ -155,30 +151,22 @@ def cross_bwd_kernel(
         a = tl.exp2(dt[:, None, :] * A2[:, :, None])
         dyv = tl.load(dy_base + pos[None, :] * sy_p, mask=m2, other=0.0).to(tl.float32)
         Cv = tl.load(xcol + R + N + offs_n[:, None], mask=mb, other=0.0).to(tl.float32)
-        xg = dyv[:, None, :] * Cv[None, :, :]
-        xg = tl.where(last, xg + carry[:, :, None], xg)
-        _, _, G = tl.associative_scan((a, tl.full(a.shape, 1.0, tl.float32), xg), axis=2,
-                                      combine_fn=_bwd_combine, reverse=True)
-        carry = tl.sum(tl.where(first, a * G, 0.0), axis=2)
+        G, carry = _chunk_adjoint(a, dyv, Cv, carry, first, last)
         if LOCAL:
             dsum += tl.sum(dt, axis=1)
         else:
             uv = tl.load(u_base + pos[None, :] * su_p, mask=m2, other=0.0).to(tl.float32)
             Bv = tl.load(xcol + R + offs_n[:, None], mask=mb, other=0.0).to(tl.float32)
-            h0 = tl.load(ck_ptr + (b * n_chunks + c).to(tl.int64) * Di * N + state_off,
+            h0 = tl.load(_chunk_state_ptr(ck_ptr, b, c, n_chunks, Di, N) + state_off,
                          mask=mask_dn & (state_off * 0 + c < n_chunks), other=0.0)
             dtu = dt * uv
             xb = dtu[:, None, :] * Bv[None, :, :]
-            xf = tl.where(first, xb + a * h0[:, :, None], xb)
-            _, hs = tl.associative_scan((a, xf), axis=2, combine_fn=_fwd_combine)
+            hs = _chunk_states(a, xb, h0, first)
             dxcol = dx_base + pos[None, :] * (R + 2 * N)
             tl.atomic_add(dxcol + R + N + offs_n[:, None], tl.sum(dyv[:, None, :] * hs, axis=0), mask=mb)  # dC
             tl.atomic_add(dxcol + R + offs_n[:, None], tl.sum(G * dtu[:, None, :], axis=0), mask=mb)  # dB
-            gexp = G * (hs - xb)  # G_t * a_t * h_{t-1}
-            GB = tl.sum(G * Bv[None, :, :], axis=1)
-            ddt = tl.sum(gexp * A_nat[:, :, None], axis=1) + GB * uv
-            dA_acc += tl.sum(gexp * dt[:, None, :], axis=2)
-            duv = GB * dt
+            ddt, dA_chunk, duv = _chunk_grads(G, hs, xb, Bv, A_nat, dt, uv)
+            dA_acc += dA_chunk
             if HAS_D:
                 duv += dyv * dval[:, None]
                 dD_acc += tl.sum(dyv * uv, axis=1)
@@ -192,8 +180,7 @@ def cross_bwd_kernel(
             tl.store(du_ptrs, duv, mask=m2)
     part = (b * n_seg + seg) * Di
     if LOCAL:
-        tl.store(gout_ptr + part * N + state_off, carry, mask=mask_dn)
-        tl.store(dts_ptr + part + offs_d, dsum, mask=mask_d)
+        _store_segment_end(gout_ptr, dts_ptr, part, N, state_off, offs_d, carry, dsum, mask_dn, mask_d)
     else:
         tl.store(dA_ptr + part * N + state_off, dA_acc, mask=mask_dn)
         tl.store(dD_ptr + part + offs_d, dD_acc, mask=mask_d)
@@ -256,12 +243,10 @@ def cross_fwd_split_kernel(
     the exponentials of a MUFU-bound forward over both pipes. Needs BN >= 4."""
     Q: tl.constexpr = BN // 4
     H: tl.constexpr = BN // 2
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
+    b, offs_d, mask_d = _channel_rows(n_dblk, Di, BD)
     offs_r = tl.arange(0, BR)
-    mask_d, mask_r = offs_d < Di, offs_r < R
+    mask_r = offs_r < R
     n0, m0, s0_off = _part_offsets(0, Q, N, offs_d, mask_d)
     n1, m1, s1_off = _part_offsets(Q, Q, N, offs_d, mask_d)
     n2, m2, s2_off = _part_offsets(H, H, N, offs_d, mask_d)
@@ -287,7 +272,7 @@ def cross_fwd_split_kernel(
     for i in range(SEG_CHUNKS):
         c = c0 + i
         if SAVE:
-            ck = ck_ptr + (b * n_chunks + c).to(tl.int64) * Di * N
+            ck = _chunk_state_ptr(ck_ptr, b, c, n_chunks, Di, N)
             tl.store(ck + s0_off, h0, mask=m0 & (s0_off * 0 + c < n_chunks))
             tl.store(ck + s1_off, h1, mask=m1 & (s1_off * 0 + c < n_chunks))
             tl.store(ck + s2_off, h2, mask=m2 & (s2_off * 0 + c < n_chunks))
