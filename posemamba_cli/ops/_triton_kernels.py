@@ -29,6 +29,7 @@ from posemamba_cli.ops._triton_scan_parts import (
     _chunk_grads,
     _chunk_state_ptr,
     _chunk_states,
+    _segment_start,
     _softplus,
     _state_tile,
     _store_segment_end,
@@ -58,10 +59,8 @@ def scan_fwd_kernel(
     b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off = _channel_tile(n_dblk, per_group, dim, N, BD, BN)
     offs_t = tl.arange(0, T)
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
-    if HAS_HIN:
-        h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        h = tl.zeros((BD, BN), dtype=tl.float32)
+    zero = tl.zeros((BD, BN), dtype=tl.float32)
+    h = _segment_start(hin_ptr, (b * n_seg + seg) * dim, N, state_off, mask_dn, zero, HAS_HIN)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     if HAS_D:
@@ -122,10 +121,7 @@ def scan_fwd_seq_kernel(
     seg = tl.program_id(1)
     b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off = _channel_tile(n_dblk, per_group, dim, N, BD, BN)
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
-    if HAS_HIN:
-        h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        h = A2 * 0.0
+    h = _segment_start(hin_ptr, (b * n_seg + seg) * dim, N, state_off, mask_dn, A2 * 0.0, HAS_HIN)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     if HAS_D:
@@ -203,10 +199,8 @@ def scan_bwd_kernel(
     offs_t = tl.arange(0, T)
     A_nat = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0)
     A2 = A_nat * LOG2E
-    if HAS_GIN:
-        carry = tl.load(gin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        carry = tl.zeros((BD, BN), dtype=tl.float32)
+    zero = tl.zeros((BD, BN), dtype=tl.float32)
+    carry = _segment_start(gin_ptr, (b * n_seg + seg) * dim, N, state_off, mask_dn, zero, HAS_GIN)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     if HAS_D:

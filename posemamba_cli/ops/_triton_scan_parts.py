@@ -58,6 +58,16 @@ def _chunk_state_ptr(ck_ptr, b, c, n_chunks, dim, N):
 
 
 @triton.jit
+def _segment_start(h_ptr, part, N, state_off, mask, zero, HAS: tl.constexpr):
+    """The state (or adjoint carry) entering segment part = (b * n_seg + seg) * dim from the combine pass
+    when HAS, else `zero` (a zero tile of the state's shape)."""
+    h = zero
+    if HAS:
+        h = tl.load(h_ptr + part * N + state_off, mask=mask, other=0.0)
+    return h
+
+
+@triton.jit
 def _store_segment_end(h_ptr, dts_ptr, part, N, state_off, offs_d, h, dsum, mask_dn, mask_d):
     """Segment summary for the two-level scan at part = (b * n_seg + seg) * dim: its end state (or adjoint
     carry) h (BD, BN) and its sum of dt (BD)."""
