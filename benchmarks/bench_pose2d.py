@@ -15,9 +15,9 @@ import time
 import numpy as np
 import torch
 
+from posemamba_cli.perf.allocator import retain_freed_memory
 from posemamba_cli.pose2d import TopDownHRNet
 from posemamba_cli.pose2d.estimator import HRNetEstimator
-from posemamba_cli.perf.allocator import retain_freed_memory
 
 MODELS = {"w32-256x192": (32, (192, 256)), "w48-384x288": (48, (288, 384))}
 

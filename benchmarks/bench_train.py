@@ -16,8 +16,8 @@ import time
 import torch
 
 from posemamba_cli.model.posemamba import PoseMamba
-from posemamba_cli.train.losses import total_loss
 from posemamba_cli.perf.allocator import retain_freed_memory
+from posemamba_cli.train.losses import total_loss
 
 WEIGHTS = {"lambda_3d": 1.0, "lambda_scale": 0.5, "lambda_3d_velocity": 20.0, "lambda_diff": 0.5}
 

@@ -5,15 +5,14 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
+from bench_scan_gpu import scan_bytes, scan_inputs  # run from benchmarks/ or with it on sys.path
 from triton.testing import do_bench
 
 from posemamba_cli.ops.scan_triton import TritonBackend
 from posemamba_cli.ops.selective_scan import _SelectiveScanFn
-
-from bench_scan_gpu import scan_bytes, scan_inputs  # noqa: E402  (run from benchmarks/ or with it on sys.path)
-
-import os
 
 # chunk, block_d, fwd_warps, bwd_warps, fwd_impl, seq_block_d, unroll
 SCAN_CONFIGS = [
@@ -38,7 +37,8 @@ def run(be, x, dy):
     def fb():
         y = _SelectiveScanFn.apply(be, *[leaves[k] for k in names], True)
         y.backward(dy)
-    return do_bench(fwd, warmup=25, rep=200, return_mode="median"), do_bench(fb, warmup=25, rep=200, return_mode="median")
+    timing = dict(warmup=25, rep=200, return_mode="median")
+    return do_bench(fwd, **timing), do_bench(fb, **timing)
 
 
 def main():
@@ -54,8 +54,8 @@ def main():
             except Exception as exc:  # a config that fails to compile or run
                 print(f"| {batch} | {dim} | {dtype} | {cfg} failed: {type(exc).__name__}: {str(exc)[:200]}")
                 continue
-            print(f"| {batch} | {dim} | {str(dtype)[6:]} | {cfg[0]} | {cfg[1]} | {cfg[2]}/{cfg[3]} | {cfg[4:]} | {f:.3f} | {fb:.3f} | "
-                  f"{scan_bytes(x) / f / 1e6:.0f} |", flush=True)
+            print(f"| {batch} | {dim} | {str(dtype)[6:]} | {cfg[0]} | {cfg[1]} | {cfg[2]}/{cfg[3]} | {cfg[4:]} "
+                  f"| {f:.3f} | {fb:.3f} | {scan_bytes(x) / f / 1e6:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

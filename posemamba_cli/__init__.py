@@ -14,8 +14,7 @@ Library API (imported lazily so that `import posemamba_cli` stays light and chan
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from posemamba_cli._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -32,13 +31,7 @@ _LAZY = {
     "infer": "posemamba_cli.pipeline.batch",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in ("ops", "pose2d", "model"):
-        return importlib.import_module(f"posemamba_cli.{name}")
-    raise AttributeError(f"module 'posemamba_cli' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, submodules=("ops", "pose2d", "model"))
 
 
 __all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",

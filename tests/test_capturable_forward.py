@@ -27,7 +27,9 @@ class IndexOps(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         name = func.overloadpacket.__name__
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        made_int = not func.is_view and any(torch.is_tensor(t) and not t.is_floating_point() and t.dtype != torch.bool for t in outs)
+        made_int = not func.is_view and any(
+            torch.is_tensor(t) and not t.is_floating_point() and t.dtype != torch.bool for t in outs
+        )
         if made_int or name in SORTS:
             self.seen.append(name)
         return out

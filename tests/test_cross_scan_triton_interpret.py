@@ -11,13 +11,10 @@ blocks run the fused op, forward and backward, against the same model on the ref
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import subprocess
-import sys
+from functools import partial
 
 import pytest
+from helpers.interpret import report_cases, run_interpreted
 
 # name: (batch, Di, R, N, frames, joints, K, chunk, fwd_block_d, bwd_block_d, segments, options)
 CASES = {
@@ -167,12 +164,7 @@ def _run_exp2() -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    if importlib.util.find_spec("triton") is None:
-        pytest.skip("triton is not installed (pip install -e '.[test]')")
-    env = {**os.environ, "TRITON_INTERPRET": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_interpreted(__file__, timeout=900)
 
 
 def test_exp2_on_the_fma_pipe_is_accurate(results):
@@ -191,14 +183,5 @@ def test_fused_cross_scan_interpreted_matches_float64_reference(results, case):
 
 
 if __name__ == "__main__":  # the child process: TRITON_INTERPRET=1 is set before triton is imported
-    import torch
-
-    torch.set_num_threads(1)
-    out = {}
-    runs = {"posemamba_model": _run_model, "exp2_fma": _run_exp2}
-    for name, spec in [*CASES.items(), *((k, None) for k in runs)]:
-        try:
-            out[name] = runs[name]() if spec is None else _run_case(spec)
-        except Exception as exc:  # reported per case by the parent
-            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
-    print(json.dumps(out))
+    report_cases({**{name: partial(_run_case, spec) for name, spec in CASES.items()},
+                  "posemamba_model": _run_model, "exp2_fma": _run_exp2})

@@ -30,12 +30,12 @@ from posemamba_cli.hub import (
     Timeouts,
     VerificationError,
     fetch_entry,
+    http_fetch,
     resolve_weights,
+    ultralytics_fetch,
 )
 from posemamba_cli.hub import fetch as fetch_mod
 from posemamba_cli.hub import gdrive as gdrive_mod
-from posemamba_cli.hub import http_fetch
-from posemamba_cli.hub import ultralytics_fetch
 
 TINY = {"num_frame": 27, "dim_feat": 16, "depth": 2}
 FAST = Timeouts(connect=2.0, stall=1.0)
@@ -688,3 +688,17 @@ def test_drive_network_failure_inside_gdown_retries(tmp_path, monkeypatch):
     with pytest.raises(DownloadError, match="cannot resolve drive.google.com: offline or DNS failure"):
         _fetch(_gdrive_entry(), tmp_path)
     assert _listing(tmp_path) == []
+
+
+def test_missing_weights_message_names_every_file_one_command_and_each_by_hand_link(tmp_path):
+    from posemamba_cli.hub import load_registry, missing_weights_message
+
+    registry = load_registry()
+    entries = [registry.get(n) for n in ("posemamba-b", "yolo11n")]
+    text = missing_weights_message(entries, tmp_path / "w")
+    assert "\n" not in text and "2 model file(s) missing" in text and "--offline" in text
+    assert f"`posemamba download-weights posemamba-b yolo11n --dir {tmp_path / 'w'}`" in text
+    assert all(str(tmp_path / "w" / e.file) in text and e.manual_url in text for e in entries)
+    one = missing_weights_message(entries[1:], Path("weights"), "could not be downloaded (no network)")
+    assert one.startswith("model 'yolo11n' is not in weights/ and could not be downloaded (no network): ")
+    assert "`posemamba download-weights yolo11n`, or download " in one  # default folder: no --dir

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers.infer import run_cli, write_clip_keypoints, write_small_lifter
 
 from posemamba_cli.video.synthetic import SyntheticClip, make_synthetic_clip
 
@@ -22,35 +22,12 @@ def clip(tmp_path_factory) -> SyntheticClip:
 
 @pytest.fixture(scope="module")
 def lifter_ckpt(tmp_path_factory) -> Path:
-    from posemamba_cli.model.checkpoint import save_checkpoint
-    from posemamba_cli.model.posemamba import PoseMamba
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "small.pth"
-    save_checkpoint(path, PoseMamba(num_frame=27, dim_feat=16, depth=2, drop_path_rate=0.0))
-    return path
+    return write_small_lifter(tmp_path_factory.mktemp("ckpt") / "small.pth")
 
 
 @pytest.fixture(scope="module")
 def keypoint_file(clip: SyntheticClip, tmp_path_factory) -> Path:
-    from posemamba_cli.pose2d import write_keypoints_npz
-
-    path = tmp_path_factory.mktemp("kp") / "walk_2d.npz"
-    write_keypoints_npz(path, clip.keypoints2d_coco, np.full((N_FRAMES, 17), 0.9), None, (64, 48))
-    return path
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from posemamba_cli.cli.app import main
-
-    monkeypatch.setattr(sys, "argv", ["posemamba", "infer", "--quiet", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return write_clip_keypoints(tmp_path_factory.mktemp("kp") / "walk_2d.npz", clip)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers.infer import run_cli, write_clip_keypoints, write_small_lifter
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.pipeline import InferConfig, infer_video
@@ -72,7 +72,8 @@ class PerFrameLifter:
 def test_video_runs_end_to_end_with_injected_stages(clip: SyntheticClip, tmp_path: Path) -> None:
     detector = ScriptedDetector(clip)
     pose2d = ScriptedPose2D(detector)
-    result = infer_video(clip.path, tmp_path / "out", PerFrameLifter(), detector, pose2d, config=InferConfig(flip=False))
+    result = infer_video(clip.path, tmp_path / "out", PerFrameLifter(), detector, pose2d,
+                         config=InferConfig(flip=False))
     folder = tmp_path / "out" / "walk_posemamba"
     assert result.output_dir == folder and result.n_frames == N_FRAMES and result.n_people == 1
     assert sorted(p.name for p in folder.iterdir()) == sorted(
@@ -140,45 +141,22 @@ def test_nobody_found_writes_nothing(clip: SyntheticClip, tmp_path: Path) -> Non
 # --- through the command line ----------------------------------------------------------------------
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from posemamba_cli.cli.app import main
-
-    monkeypatch.setattr(sys, "argv", ["posemamba", "infer", "--quiet", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture(scope="module")
 def lifter_ckpt(tmp_path_factory) -> Path:
-    """A small random PoseMamba (num_frame 27) written with save_checkpoint."""
-    from posemamba_cli.model.checkpoint import save_checkpoint
-    from posemamba_cli.model.posemamba import PoseMamba
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "small.pth"
-    save_checkpoint(path, PoseMamba(num_frame=27, dim_feat=16, depth=2, drop_path_rate=0.0))
-    return path
+    return write_small_lifter(tmp_path_factory.mktemp("ckpt") / "small.pth")
 
 
 @pytest.fixture(scope="module")
 def keypoint_file(clip: SyntheticClip, tmp_path_factory) -> Path:
-    from posemamba_cli.pose2d import write_keypoints_npz
-
-    path = tmp_path_factory.mktemp("kp") / "walk_2d.npz"
     frames = np.array([t for t in range(N_FRAMES) if t not in MISSED])
-    write_keypoints_npz(path, clip.keypoints2d_coco[frames], np.full((len(frames), 17), 0.9), frames, (64, 48))
-    return path
+    return write_clip_keypoints(tmp_path_factory.mktemp("kp") / "walk_2d.npz", clip, frames)
 
 
 def test_cli_keypoints_with_a_real_lifter(monkeypatch, capsys, clip, lifter_ckpt, keypoint_file, tmp_path) -> None:
     out = tmp_path / "results"
     code, stdout, err = run_cli(monkeypatch, capsys, str(clip.path), "--keypoints", str(keypoint_file),
-                                "--lifter", str(lifter_ckpt), "--device", "cpu", "-o", str(out), "--no-render")  # fmt: skip
+                                "--lifter", str(lifter_ckpt), "--device", "cpu", "-o", str(out),
+                                "--no-render")  # fmt: skip
     assert code == 0, err
     assert "walk" in stdout  # the summary table
     data = np.load(out / "walk_posemamba" / "pose3d.npz")
@@ -250,7 +228,8 @@ def test_demo_clip_matches_its_ground_truth() -> None:
     np.testing.assert_allclose(gt["pose3d_h36m_camera_mm"], h36m, atol=1e-3)  # regenerable exactly
     args = (float(gt["focal_px"]), float(gt["pelvis_distance_mm"]), info.width, info.height)
     np.testing.assert_allclose(gt["keypoints2d_h36m"], project(h36m, *args), atol=1e-3)
-    np.testing.assert_allclose(gt["keypoints2d_coco"], coco_from_h36m(project(h36m, *args), project(face, *args)), atol=1e-3)
+    coco = coco_from_h36m(project(h36m, *args), project(face, *args))
+    np.testing.assert_allclose(gt["keypoints2d_coco"], coco, atol=1e-3)
     tracks = load_keypoints(demo / "walk_keypoints.npz", info.n_frames, video_size=(info.width, info.height))
     assert tracks.detected.all()
     np.testing.assert_allclose(tracks.keypoints[0], gt["keypoints2d_coco"], atol=1e-3)

@@ -8,13 +8,10 @@ of two, non-contiguous and bf16 inputs, both forward kernels ("scan" and "seq");
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import subprocess
-import sys
+from functools import partial
 
 import pytest
+from helpers.interpret import report_cases, run_interpreted
 
 # name: (batch, groups, per_group, N, L, chunk, block_d, segments, options)
 CASES = {
@@ -98,12 +95,7 @@ def _run_case(spec) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    if importlib.util.find_spec("triton") is None:
-        pytest.skip("triton is not installed (pip install -e '.[test]')")
-    env = {**os.environ, "TRITON_INTERPRET": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_interpreted(__file__, timeout=600)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -120,13 +112,4 @@ def test_triton_interpreted_matches_float64_reference(results, case):
 
 
 if __name__ == "__main__":  # the child process: TRITON_INTERPRET=1 is set before triton is imported
-    import torch
-
-    torch.set_num_threads(1)
-    out = {}
-    for name, spec in CASES.items():
-        try:
-            out[name] = _run_case(spec)
-        except Exception as exc:  # reported per case by the parent
-            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
-    print(json.dumps(out))
+    report_cases({name: partial(_run_case, spec) for name, spec in CASES.items()})

@@ -56,7 +56,8 @@ def run(checkpoint: str, data: Path, out: Path, mat: Path | None, flip: bool | N
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     console.print(f"predictions: {record['inference_mat']}")
-    title = f"{Path(record['checkpoint']).name} on 3DHP ({joints}-joint PCK/AUC{', flip test' if record['flip'] else ''})"
+    flip = ", flip test" if record["flip"] else ""
+    title = f"{Path(record['checkpoint']).name} on 3DHP ({joints}-joint PCK/AUC{flip})"
     _report(console, record, title, out)
     return record
 

@@ -20,19 +20,15 @@ CACHE_VERSION = 1
 EVAL_KEYS = ("camera_name", "action", "2.5d_factor", "joints_2.5d_image", "source")
 
 
-@dataclass
-class ClipSet:
-    """Per-frame normalised arrays and the clips' frame indices; clip i is `frames[split_id[i]]`.
+class ClipFrames:
+    """Clips as frame indices into per-frame arrays: clip i is `(inputs[split_id[i]], labels[split_id[i]])`.
 
-    inputs: (F, 17, 3) float32 x, y (normalised) and confidence; labels: (F, 17, 3) float32 normalised
-    3D; split_id: (n_clips, T) int64; wh: (F, 2) camera resolution per frame, or None when unknown.
+    Base of the clip containers; the subclass holds `inputs`, `labels` (F, ...) and `split_id` (n_clips, T).
     """
 
     inputs: np.ndarray
     labels: np.ndarray
     split_id: np.ndarray
-    wh: np.ndarray | None = None
-    table: dict[str, np.ndarray] | None = None  # test split: the per-frame arrays the evaluation reads
 
     def __len__(self) -> int:
         return len(self.split_id)
@@ -45,6 +41,21 @@ class ClipSet:
         """(input (T, 17, 3), label (T, 17, 3)) of clip `idx`."""
         ids = self.split_id[idx]
         return self.inputs[ids], self.labels[ids]
+
+
+@dataclass
+class ClipSet(ClipFrames):
+    """Per-frame normalised arrays and the clips' frame indices; clip i is `frames[split_id[i]]`.
+
+    inputs: (F, 17, 3) float32 x, y (normalised) and confidence; labels: (F, 17, 3) float32 normalised
+    3D; split_id: (n_clips, T) int64; wh: (F, 2) camera resolution per frame, or None when unknown.
+    """
+
+    inputs: np.ndarray
+    labels: np.ndarray
+    split_id: np.ndarray
+    wh: np.ndarray | None = None
+    table: dict[str, np.ndarray] | None = None  # test split: the per-frame arrays the evaluation reads
 
     def stacked_inputs(self) -> np.ndarray:
         """All clips' inputs, (n_clips, T, 17, 3)."""

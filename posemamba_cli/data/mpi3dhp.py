@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posemamba_cli.data.clips import ClipFrames
 from posemamba_cli.errors import PoseMambaError
 
 JOINT_NAMES = (
@@ -91,13 +92,21 @@ def _pose(arr: object, where: str, key: str, dims: int, n: int | None = None) ->
     return a
 
 
-def _entry(anim: object, where: str, keys: tuple[str, ...]) -> dict:
+def _entry_poses(anim: object, where: str, keys: tuple[str, ...]) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A checked entry dict holding `keys` (data_2d and data_3d first) -> (entry, 2D poses, 3D poses)."""
     if not isinstance(anim, dict):
         raise PoseMambaError(f"{where} is a {type(anim).__name__}, expected a dict with {', '.join(keys)}")
     missing = [k for k in keys if k not in anim]
     if missing:
         raise PoseMambaError(f"{where} lacks the key(s) {', '.join(missing)}")
-    return anim
+    p2 = _pose(anim["data_2d"], where, "data_2d", 2)
+    return anim, p2, _pose(anim["data_3d"], where, "data_3d", 3, len(p2))
+
+
+def _nonempty(out: list[Sequence3DHP], what: str, path: Path) -> list[Sequence3DHP]:
+    if not out:
+        raise PoseMambaError(f"{what} {path} holds no sequences")
+    return out
 
 
 def read_train(path: str | Path) -> list[Sequence3DHP]:
@@ -111,13 +120,9 @@ def read_train(path: str | Path) -> list[Sequence3DHP]:
             raise PoseMambaError(f"{where} must be [cameras dict, fps] (P-STMO schema)")
         for cam, anim in value[0].items():
             w = f"{where} camera '{cam}'"
-            anim = _entry(anim, w, ("data_2d", "data_3d"))
-            p2 = _pose(anim["data_2d"], w, "data_2d", 2)
-            p3 = _pose(anim["data_3d"], w, "data_3d", 3, len(p2))
+            _, p2, p3 = _entry_poses(anim, w, ("data_2d", "data_3d"))
             out.append(Sequence3DHP(f"{seq}|{cam}", p2, p3, TRAIN_SIZE))
-    if not out:
-        raise PoseMambaError(f"3DHP training file {path} holds no sequences")
-    return out
+    return _nonempty(out, "3DHP training file", path)
 
 
 def read_test(path: str | Path) -> list[Sequence3DHP]:
@@ -129,16 +134,12 @@ def read_test(path: str | Path) -> list[Sequence3DHP]:
         where = f"{path}: '{seq}'"
         if seq not in TEST_SIZES:
             raise PoseMambaError(f"{where}: unknown test sequence (expected {', '.join(TEST_SEQUENCES)})")
-        anim = _entry(anim, where, ("data_2d", "data_3d", "valid"))
-        p2 = _pose(anim["data_2d"], where, "data_2d", 2)
-        p3 = _pose(anim["data_3d"], where, "data_3d", 3, len(p2))
+        anim, p2, p3 = _entry_poses(anim, where, ("data_2d", "data_3d", "valid"))
         valid = np.asarray(anim["valid"]).reshape(-1) if np.ndim(anim["valid"]) else np.zeros(0)
         if len(valid) != len(p2):
             raise PoseMambaError(f"{where}: 'valid' has {len(valid)} frames, 'data_2d' has {len(p2)}")
         out.append(Sequence3DHP(seq, p2, p3, TEST_SIZES[seq], valid.astype(bool)))
-    if not out:
-        raise PoseMambaError(f"3DHP test file {path} holds no sequences")
-    return out
+    return _nonempty(out, "3DHP test file", path)
 
 
 def find_files(data: str | Path) -> tuple[Path | None, Path]:
@@ -187,7 +188,7 @@ def partition(n_frames: int, clip_len: int, stride: int) -> np.ndarray:
 
 
 @dataclass
-class Clips3DHP:
+class Clips3DHP(ClipFrames):
     """Per-frame normalised arrays of all sequences concatenated; clip i is `frames[split_id[i]]`.
 
     inputs (F, 17, 3): normalised x, y and confidence 1; labels (F, 17, 3): root-relative normalised 3D;
@@ -200,18 +201,6 @@ class Clips3DHP:
     owner: np.ndarray
     frame_index: np.ndarray  # (n_clips, T) frame numbers within each clip's own sequence
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-frame arrays (test clips: valid, mm 3D)
-
-    def __len__(self) -> int:
-        return len(self.split_id)
-
-    @property
-    def clip_len(self) -> int:
-        return int(self.split_id.shape[1])
-
-    def clip(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
-        """(input (T, 17, 3), label (T, 17, 3)) of clip `idx`."""
-        ids = self.split_id[idx]
-        return self.inputs[ids], self.labels[ids]
 
 
 def build_clips(sequences: list[Sequence3DHP], clip_len: int = 81, stride: int = 9,

@@ -11,7 +11,7 @@ from posemamba_cli.hub.errors import DownloadError, RegistryError, VerificationE
 from posemamba_cli.hub.fetch import FetchResult, fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
-from posemamba_cli.hub.resolve import default_weights_dir, missing_message, resolve_weights
+from posemamba_cli.hub.resolve import default_weights_dir, missing_message, missing_weights_message, resolve_weights
 
 __all__ = [
     "DownloadError",
@@ -25,5 +25,6 @@ __all__ = [
     "fetch_entry",
     "load_registry",
     "missing_message",
+    "missing_weights_message",
     "resolve_weights",
 ]

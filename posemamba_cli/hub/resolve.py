@@ -20,14 +20,31 @@ def default_weights_dir(explicit: str | os.PathLike | None = None) -> Path:
     return settings.weights_dir(explicit)
 
 
+OFFLINE_REASON = "downloads are off (--offline)"
+
+
+def download_command(names: list[str], folder: Path) -> str:
+    """The `posemamba download-weights ...` command (quoted in backticks) that puts `names` into `folder`."""
+    dir_option = "" if Path(folder) == Path(DEFAULT_WEIGHTS_DIR) else f" --dir {folder}"
+    return f"`posemamba download-weights {' '.join(names)}{dir_option}`"
+
+
+def missing_weights_message(entries: list[WeightsEntry], folder: Path, why: str = OFFLINE_REASON) -> str:
+    """The one line saying which models are missing from `folder`, `why` they were not fetched, the command
+    that fetches them all and where to download each by hand."""
+    command = download_command([e.name for e in entries], folder)
+    if len(entries) == 1:
+        entry = entries[0]
+        return f"model '{entry.name}' is not in {folder}/ and {why}: run {command}, or {by_hand_hint(entry, folder)}"
+    files = ", ".join(str(folder / e.file) for e in entries)
+    hints = "; ".join(f"{e.name}: {by_hand_hint(e, folder)}" for e in entries)
+    return (f"{len(entries)} model file(s) missing from {folder}/; {why}: {files}. "
+            f"Fetch them with {command}, or by hand: {hints}")
+
+
 def missing_message(entry: WeightsEntry, folder: Path) -> str:
-    """The one line saying exactly how to get a missing model."""
-    return (f"model '{entry.name}' is not in {folder}/ and downloads are off (--offline): run "
-            f"`posemamba download-weights {entry.name}{_dir_option(folder)}`, or {by_hand_hint(entry, folder)}")
-
-
-def _dir_option(folder: Path) -> str:
-    return "" if folder == Path(DEFAULT_WEIGHTS_DIR) else f" --dir {folder}"
+    """The one line saying exactly how to get a model missing while downloads are off."""
+    return missing_weights_message([entry], folder)
 
 
 def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathLike | None = None,
@@ -60,8 +77,4 @@ def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathL
     except DownloadError as exc:
         if final.is_file() or by_hand_hint(entry, folder) in str(exc):
             raise
-        raise DownloadError(
-            f"model '{entry.name}' is not in {folder}/ and could not be downloaded ({exc}): run "
-            f"`posemamba download-weights {entry.name}{_dir_option(folder)}` once online, or "
-            f"{by_hand_hint(entry, folder)}"
-        ) from None
+        raise DownloadError(missing_weights_message([entry], folder, f"could not be downloaded ({exc})")) from None

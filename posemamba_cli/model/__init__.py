@@ -3,8 +3,7 @@ preset names stay importable without torch)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from posemamba_cli._lazy import lazy_attributes
 
 _LAZY = {
     "PRESETS": "posemamba_cli.model.config",
@@ -16,11 +15,7 @@ _LAZY = {
     "save_checkpoint": "posemamba_cli.model.checkpoint",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'posemamba_cli.model' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

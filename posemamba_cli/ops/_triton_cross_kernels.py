@@ -21,12 +21,97 @@ its checkpoint by an associative scan, the adjoint G_t = dy_t C_t + a_{t+1} G_{t
 import triton
 import triton.language as tl
 
-from posemamba_cli.ops._triton_kernels import (
+from posemamba_cli.ops._triton_scan_parts import (
     LOG2E,
-    _bwd_combine,
-    _fwd_combine,
+    _channel_rows,
+    _chunk_adjoint,
+    _chunk_grads,
+    _chunk_state_ptr,
+    _chunk_states,
+    _segment_start,
     _softplus,
+    _state_tile,
+    _store_segment_end,
 )
+
+
+@triton.jit
+def _dt_projection(w_ptr, bias_ptr, D_ptr, offs_d, mask_d, R, BR: tl.constexpr, HAS_D: tl.constexpr):
+    """The tile's (BR) rank offsets and mask, its rows of dt_proj w (BD, BR), bias (BD) and D (BD; zeros
+    without D)."""
+    offs_r = tl.arange(0, BR)
+    mask_r = offs_r < R
+    w = tl.load(w_ptr + offs_d[:, None] * R + offs_r[None, :], mask=mask_d[:, None] & mask_r[None, :], other=0.0)
+    bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
+    if HAS_D:
+        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
+    else:
+        dval = bias * 0.0
+    return offs_r, mask_r, w, bias, dval
+
+
+@triton.jit
+def _step_inputs(t, P, ord_ptr, x_base, sx_p, u_base, su_p, offs_d, mask_d, offs_r, mask_r, w, bias):
+    """Scan step t: (BD) mask of a real step, its grid position p, p's row of projections, u (BD) and
+    dt = softplus(w . dt_low + bias) (BD; zero past the end)."""
+    valid = mask_d & (offs_d * 0 + t < P)  # a tensor mask: interpreters reject scalar bools
+    p = tl.load(ord_ptr + tl.minimum(t, P - 1)).to(tl.int64)  # past the end: a real row, dt = 0
+    xrow = x_base + p * sx_p
+    uv = tl.load(u_base + p * su_p, mask=mask_d, other=0.0).to(tl.float32)
+    dtl = tl.load(xrow + offs_r, mask=mask_r, other=0.0).to(tl.float32)
+    dt = tl.where(valid, _softplus(tl.sum(w * dtl[None, :], axis=1) + bias), 0.0)
+    return valid, p, xrow, uv, dt
+
+
+@triton.jit
+def _store_y(y_ptrs, yv, uv, dval, valid, HAS_D: tl.constexpr, ACC: tl.constexpr):
+    """y at one step (BD): the state's share yv, plus D u, plus what is there already when ACC."""
+    if HAS_D:
+        yv += uv * dval
+    if ACC:
+        yv += tl.load(y_ptrs, mask=valid, other=0.0)
+    tl.store(y_ptrs, yv, mask=valid)
+
+
+@triton.jit
+def _exp2_fma(x):
+    """2^x for -125 <= x <= 0 on the FMA pipe, not the special-function unit: round by a magic number,
+    a degree-5 polynomial for 2^f on [-1/2, 1/2] (relative error < 2e-7), the exponent added as an integer."""
+    x = tl.maximum(x, -125.0)
+    t = x + 12582912.0  # 1.5 * 2^23: the low mantissa bits of t hold round(x)
+    f = x - (t - 12582912.0)
+    p = f * 1.3264631541e-3 + 9.6714868816e-3
+    p = p * f + 5.5507337428e-2
+    p = p * f + 2.4022242493e-1
+    p = p * f + 6.9314697778e-1
+    p = p * f + 1.0
+    shift = (t.to(tl.int32, bitcast=True) - 0x4B400000) << 23
+    return (p.to(tl.int32, bitcast=True) + shift).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _part_offsets(start, S: tl.constexpr, N, offs_d, mask_d):
+    offs_n = start + tl.arange(0, S)
+    mask = mask_d[:, None] & (offs_n < N)[None, :]
+    return offs_n, mask, offs_d[:, None] * N + offs_n[None, :]
+
+
+@triton.jit
+def _part_step(h, A2, xrow, R, offs_n, N, dt, dtu, POLY: tl.constexpr, WANT_Y: tl.constexpr):
+    """Advance the state (or one part of it: states offs_n) by a step; its share of y (zeros unless WANT_Y)."""
+    Bt = tl.load(xrow + R + offs_n, mask=offs_n < N, other=0.0).to(tl.float32)
+    x = dt[:, None] * A2
+    if POLY:
+        a = _exp2_fma(x)
+    else:
+        a = tl.exp2(x)
+    h = a * h + dtu[:, None] * Bt[None, :]
+    if WANT_Y:
+        Ct = tl.load(xrow + R + N + offs_n, mask=offs_n < N, other=0.0).to(tl.float32)
+        yv = tl.sum(h * Ct[None, :], axis=1)
+    else:
+        yv = dt * 0.0
+    return h, yv
 
 
 @triton.jit
@@ -38,24 +123,12 @@ def cross_fwd_kernel(
     UNROLL: tl.constexpr, HAS_D: tl.constexpr, ACC: tl.constexpr, SAVE: tl.constexpr,
     LOCAL: tl.constexpr, HAS_HIN: tl.constexpr,
 ):
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
-    offs_r = tl.arange(0, BR)
-    mask_d, mask_n, mask_r = offs_d < Di, offs_n < N, offs_r < R
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
+    b, offs_d, mask_d = _channel_rows(n_dblk, Di, BD)
+    offs_n, mask_n, mask_dn, state_off = _state_tile(offs_d, mask_d, N, BN)
+    offs_r, mask_r, w, bias, dval = _dt_projection(w_ptr, bias_ptr, D_ptr, offs_d, mask_d, R, BR, HAS_D)
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
-    w = tl.load(w_ptr + offs_d[:, None] * R + offs_r[None, :], mask=mask_d[:, None] & mask_r[None, :], other=0.0)
-    bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
-    if HAS_D:
-        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
-    if HAS_HIN:
-        h = tl.load(hin_ptr + (b * n_seg + seg) * Di * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        h = A2 * 0.0
+    h = _segment_start(hin_ptr, (b * n_seg + seg) * Di, N, state_off, mask_dn, A2 * 0.0, HAS_HIN)
     dsum = bias * 0.0
     u_base = u_ptr + b.to(tl.int64) * su_b + offs_d * su_d
     x_base = x_ptr + b.to(tl.int64) * sx_b
@@ -64,33 +137,19 @@ def cross_fwd_kernel(
     for i in range(SEG_CHUNKS):
         c = c0 + i
         if SAVE:
-            tl.store(ck_ptr + (b * n_chunks + c).to(tl.int64) * Di * N + state_off, h,
+            tl.store(_chunk_state_ptr(ck_ptr, b, c, n_chunks, Di, N) + state_off, h,
                      mask=mask_dn & (state_off * 0 + c < n_chunks))
         for s0 in range(0, T, UNROLL):
             for s in tl.static_range(UNROLL):
-                t = c * T + s0 + s
-                valid = mask_d & (offs_d * 0 + t < P)  # a tensor mask: interpreters reject scalar bools
-                p = tl.load(ord_ptr + tl.minimum(t, P - 1)).to(tl.int64)  # past the end: a real row, dt = 0
-                xrow = x_base + p * sx_p
-                uv = tl.load(u_base + p * su_p, mask=mask_d, other=0.0).to(tl.float32)
-                dtl = tl.load(xrow + offs_r, mask=mask_r, other=0.0).to(tl.float32)
-                Bt = tl.load(xrow + R + offs_n, mask=mask_n, other=0.0).to(tl.float32)
-                dt = _softplus(tl.sum(w * dtl[None, :], axis=1) + bias)
-                dt = tl.where(valid, dt, 0.0)
-                h = tl.exp2(dt[:, None] * A2) * h + (dt * uv)[:, None] * Bt[None, :]
+                valid, p, xrow, uv, dt = _step_inputs(c * T + s0 + s, P, ord_ptr, x_base, sx_p, u_base, su_p,
+                                                      offs_d, mask_d, offs_r, mask_r, w, bias)
+                h, yv = _part_step(h, A2, xrow, R, offs_n, N, dt, dt * uv, False, not LOCAL)
                 if LOCAL:
                     dsum += dt
                 else:
-                    Ct = tl.load(xrow + R + N + offs_n, mask=mask_n, other=0.0).to(tl.float32)
-                    yv = tl.sum(h * Ct[None, :], axis=1)
-                    if HAS_D:
-                        yv += uv * dval
-                    if ACC:
-                        yv += tl.load(y_base + p * Di, mask=valid, other=0.0)
-                    tl.store(y_base + p * Di, yv, mask=valid)
+                    _store_y(y_base + p * Di, yv, uv, dval, valid, HAS_D, ACC)
     if LOCAL:
-        tl.store(hout_ptr + (b * n_seg + seg) * Di * N + state_off, h, mask=mask_dn)
-        tl.store(dts_ptr + (b * n_seg + seg) * Di + offs_d, dsum, mask=mask_d)
+        _store_segment_end(hout_ptr, dts_ptr, (b * n_seg + seg) * Di, N, state_off, offs_d, h, dsum, mask_dn, mask_d)
 
 
 @triton.jit
@@ -105,27 +164,16 @@ def cross_bwd_kernel(
     """Gradients of one group. du (b, P, Di) float32, accumulated when ACC (another group shares the
     source); dx (b, P, R + 2N) float32, zeroed: d dt_low, dB, dC by atomics; dA, dD, dbias, dw: per
     (batch row, segment) partials. LOCAL: only the adjoint carry leaving each segment (and its sum of dt)."""
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
-    offs_r = tl.arange(0, BR)
+    b, offs_d, mask_d = _channel_rows(n_dblk, Di, BD)
+    offs_n, mask_n, mask_dn, state_off = _state_tile(offs_d, mask_d, N, BN)
+    offs_r, mask_r, w, bias, dval = _dt_projection(w_ptr, bias_ptr, D_ptr, offs_d, mask_d, R, BR, HAS_D)
     offs_t = tl.arange(0, T)
-    mask_d, mask_n, mask_r = offs_d < Di, offs_n < N, offs_r < R
-    mask_dn = mask_d[:, None] & mask_n[None, :]
     mask_dr = mask_d[:, None] & mask_r[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
     A_nat = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0)
     A2 = A_nat * LOG2E
-    w = tl.load(w_ptr + offs_d[:, None] * R + offs_r[None, :], mask=mask_dr, other=0.0)
-    bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
-    if HAS_D:
-        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
-    if HAS_GIN:
-        carry = tl.load(gin_ptr + (b * n_seg + seg) * Di * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        carry = tl.zeros((BD, BN), dtype=tl.float32)
+    zero = tl.zeros((BD, BN), dtype=tl.float32)
+    carry = _segment_start(gin_ptr, (b * n_seg + seg) * Di, N, state_off, mask_dn, zero, HAS_GIN)
     dsum = tl.zeros((BD,), dtype=tl.float32)
     dA_acc = tl.zeros((BD, BN), dtype=tl.float32)
     dD_acc = tl.zeros((BD,), dtype=tl.float32)
@@ -155,30 +203,22 @@ def cross_bwd_kernel(
         a = tl.exp2(dt[:, None, :] * A2[:, :, None])
         dyv = tl.load(dy_base + pos[None, :] * sy_p, mask=m2, other=0.0).to(tl.float32)
         Cv = tl.load(xcol + R + N + offs_n[:, None], mask=mb, other=0.0).to(tl.float32)
-        xg = dyv[:, None, :] * Cv[None, :, :]
-        xg = tl.where(last, xg + carry[:, :, None], xg)
-        _, _, G = tl.associative_scan((a, tl.full(a.shape, 1.0, tl.float32), xg), axis=2,
-                                      combine_fn=_bwd_combine, reverse=True)
-        carry = tl.sum(tl.where(first, a * G, 0.0), axis=2)
+        G, carry = _chunk_adjoint(a, dyv, Cv, carry, first, last)
         if LOCAL:
             dsum += tl.sum(dt, axis=1)
         else:
             uv = tl.load(u_base + pos[None, :] * su_p, mask=m2, other=0.0).to(tl.float32)
             Bv = tl.load(xcol + R + offs_n[:, None], mask=mb, other=0.0).to(tl.float32)
-            h0 = tl.load(ck_ptr + (b * n_chunks + c).to(tl.int64) * Di * N + state_off,
+            h0 = tl.load(_chunk_state_ptr(ck_ptr, b, c, n_chunks, Di, N) + state_off,
                          mask=mask_dn & (state_off * 0 + c < n_chunks), other=0.0)
             dtu = dt * uv
             xb = dtu[:, None, :] * Bv[None, :, :]
-            xf = tl.where(first, xb + a * h0[:, :, None], xb)
-            _, hs = tl.associative_scan((a, xf), axis=2, combine_fn=_fwd_combine)
+            hs = _chunk_states(a, xb, h0, first)
             dxcol = dx_base + pos[None, :] * (R + 2 * N)
             tl.atomic_add(dxcol + R + N + offs_n[:, None], tl.sum(dyv[:, None, :] * hs, axis=0), mask=mb)  # dC
             tl.atomic_add(dxcol + R + offs_n[:, None], tl.sum(G * dtu[:, None, :], axis=0), mask=mb)  # dB
-            gexp = G * (hs - xb)  # G_t * a_t * h_{t-1}
-            GB = tl.sum(G * Bv[None, :, :], axis=1)
-            ddt = tl.sum(gexp * A_nat[:, :, None], axis=1) + GB * uv
-            dA_acc += tl.sum(gexp * dt[:, None, :], axis=2)
-            duv = GB * dt
+            ddt, dA_chunk, duv = _chunk_grads(G, hs, xb, Bv, A_nat, dt, uv)
+            dA_acc += dA_chunk
             if HAS_D:
                 duv += dyv * dval[:, None]
                 dD_acc += tl.sum(dyv * uv, axis=1)
@@ -192,54 +232,12 @@ def cross_bwd_kernel(
             tl.store(du_ptrs, duv, mask=m2)
     part = (b * n_seg + seg) * Di
     if LOCAL:
-        tl.store(gout_ptr + part * N + state_off, carry, mask=mask_dn)
-        tl.store(dts_ptr + part + offs_d, dsum, mask=mask_d)
+        _store_segment_end(gout_ptr, dts_ptr, part, N, state_off, offs_d, carry, dsum, mask_dn, mask_d)
     else:
         tl.store(dA_ptr + part * N + state_off, dA_acc, mask=mask_dn)
         tl.store(dD_ptr + part + offs_d, dD_acc, mask=mask_d)
         tl.store(dbias_ptr + part + offs_d, db_acc, mask=mask_d)
         tl.store(dw_ptr + part * R + offs_d[:, None] * R + offs_r[None, :], dw_acc, mask=mask_dr)
-
-
-@triton.jit
-def _exp2_fma(x):
-    """2^x for -125 <= x <= 0 on the FMA pipe, not the special-function unit: round by a magic number,
-    a degree-5 polynomial for 2^f on [-1/2, 1/2] (relative error < 2e-7), the exponent added as an integer."""
-    x = tl.maximum(x, -125.0)
-    t = x + 12582912.0  # 1.5 * 2^23: the low mantissa bits of t hold round(x)
-    f = x - (t - 12582912.0)
-    p = f * 1.3264631541e-3 + 9.6714868816e-3
-    p = p * f + 5.5507337428e-2
-    p = p * f + 2.4022242493e-1
-    p = p * f + 6.9314697778e-1
-    p = p * f + 1.0
-    shift = (t.to(tl.int32, bitcast=True) - 0x4B400000) << 23
-    return (p.to(tl.int32, bitcast=True) + shift).to(tl.float32, bitcast=True)
-
-
-@triton.jit
-def _part_offsets(start, S: tl.constexpr, N, offs_d, mask_d):
-    offs_n = start + tl.arange(0, S)
-    mask = mask_d[:, None] & (offs_n < N)[None, :]
-    return offs_n, mask, offs_d[:, None] * N + offs_n[None, :]
-
-
-@triton.jit
-def _part_step(h, A2, xrow, R, offs_n, N, dt, dtu, POLY: tl.constexpr, WANT_Y: tl.constexpr):
-    """Advance one part of the state by a step; its share of y (zeros unless WANT_Y)."""
-    Bt = tl.load(xrow + R + offs_n, mask=offs_n < N, other=0.0).to(tl.float32)
-    x = dt[:, None] * A2
-    if POLY:
-        a = _exp2_fma(x)
-    else:
-        a = tl.exp2(x)
-    h = a * h + dtu[:, None] * Bt[None, :]
-    if WANT_Y:
-        Ct = tl.load(xrow + R + N + offs_n, mask=offs_n < N, other=0.0).to(tl.float32)
-        yv = tl.sum(h * Ct[None, :], axis=1)
-    else:
-        yv = dt * 0.0
-    return h, yv
 
 
 @triton.jit
@@ -256,29 +254,20 @@ def cross_fwd_split_kernel(
     the exponentials of a MUFU-bound forward over both pipes. Needs BN >= 4."""
     Q: tl.constexpr = BN // 4
     H: tl.constexpr = BN // 2
-    pid = tl.program_id(0)
     seg = tl.program_id(1)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    offs_r = tl.arange(0, BR)
-    mask_d, mask_r = offs_d < Di, offs_r < R
+    b, offs_d, mask_d = _channel_rows(n_dblk, Di, BD)
+    offs_r, mask_r, w, bias, dval = _dt_projection(w_ptr, bias_ptr, D_ptr, offs_d, mask_d, R, BR, HAS_D)
     n0, m0, s0_off = _part_offsets(0, Q, N, offs_d, mask_d)
     n1, m1, s1_off = _part_offsets(Q, Q, N, offs_d, mask_d)
     n2, m2, s2_off = _part_offsets(H, H, N, offs_d, mask_d)
     A0 = tl.load(A_ptr + s0_off, mask=m0, other=0.0) * LOG2E
     A1 = tl.load(A_ptr + s1_off, mask=m1, other=0.0) * LOG2E
     A2 = tl.load(A_ptr + s2_off, mask=m2, other=0.0) * LOG2E
-    w = tl.load(w_ptr + offs_d[:, None] * R + offs_r[None, :], mask=mask_d[:, None] & mask_r[None, :], other=0.0)
-    bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
-    if HAS_D:
-        dval = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0)
-    state = (b * n_seg + seg) * Di * N
-    if HAS_HIN:
-        h0 = tl.load(hin_ptr + state + s0_off, mask=m0, other=0.0)
-        h1 = tl.load(hin_ptr + state + s1_off, mask=m1, other=0.0)
-        h2 = tl.load(hin_ptr + state + s2_off, mask=m2, other=0.0)
-    else:
-        h0, h1, h2 = A0 * 0.0, A1 * 0.0, A2 * 0.0
+    part = (b * n_seg + seg) * Di
+    state = part * N
+    h0 = _segment_start(hin_ptr, part, N, s0_off, m0, A0 * 0.0, HAS_HIN)
+    h1 = _segment_start(hin_ptr, part, N, s1_off, m1, A1 * 0.0, HAS_HIN)
+    h2 = _segment_start(hin_ptr, part, N, s2_off, m2, A2 * 0.0, HAS_HIN)
     dsum = bias * 0.0
     u_base = u_ptr + b.to(tl.int64) * su_b + offs_d * su_d
     x_base = x_ptr + b.to(tl.int64) * sx_b
@@ -287,19 +276,14 @@ def cross_fwd_split_kernel(
     for i in range(SEG_CHUNKS):
         c = c0 + i
         if SAVE:
-            ck = ck_ptr + (b * n_chunks + c).to(tl.int64) * Di * N
+            ck = _chunk_state_ptr(ck_ptr, b, c, n_chunks, Di, N)
             tl.store(ck + s0_off, h0, mask=m0 & (s0_off * 0 + c < n_chunks))
             tl.store(ck + s1_off, h1, mask=m1 & (s1_off * 0 + c < n_chunks))
             tl.store(ck + s2_off, h2, mask=m2 & (s2_off * 0 + c < n_chunks))
         for s0 in range(0, T, UNROLL):
             for s in tl.static_range(UNROLL):
-                t = c * T + s0 + s
-                valid = mask_d & (offs_d * 0 + t < P)
-                p = tl.load(ord_ptr + tl.minimum(t, P - 1)).to(tl.int64)
-                xrow = x_base + p * sx_p
-                uv = tl.load(u_base + p * su_p, mask=mask_d, other=0.0).to(tl.float32)
-                dtl = tl.load(xrow + offs_r, mask=mask_r, other=0.0).to(tl.float32)
-                dt = tl.where(valid, _softplus(tl.sum(w * dtl[None, :], axis=1) + bias), 0.0)
+                valid, p, xrow, uv, dt = _step_inputs(c * T + s0 + s, P, ord_ptr, x_base, sx_p, u_base, su_p,
+                                                      offs_d, mask_d, offs_r, mask_r, w, bias)
                 dtu = dt * uv
                 h0, y0 = _part_step(h0, A0, xrow, R, n0, N, dt, dtu, True, not LOCAL)
                 h1, y1 = _part_step(h1, A1, xrow, R, n1, N, dt, dtu, False, not LOCAL)
@@ -307,14 +291,9 @@ def cross_fwd_split_kernel(
                 if LOCAL:
                     dsum += dt
                 else:
-                    yv = y0 + y1 + y2
-                    if HAS_D:
-                        yv += uv * dval
-                    if ACC:
-                        yv += tl.load(y_base + p * Di, mask=valid, other=0.0)
-                    tl.store(y_base + p * Di, yv, mask=valid)
+                    _store_y(y_base + p * Di, y0 + y1 + y2, uv, dval, valid, HAS_D, ACC)
     if LOCAL:
         tl.store(hout_ptr + state + s0_off, h0, mask=m0)
         tl.store(hout_ptr + state + s1_off, h1, mask=m1)
         tl.store(hout_ptr + state + s2_off, h2, mask=m2)
-        tl.store(dts_ptr + (b * n_seg + seg) * Di + offs_d, dsum, mask=mask_d)
+        tl.store(dts_ptr + part + offs_d, dsum, mask=mask_d)

@@ -22,44 +22,26 @@ needed). Segments of the backward are chained the same two-level way with the ad
 import triton
 import triton.language as tl
 
-LOG2E = tl.constexpr(1.4426950408889634)
-
-
-@triton.jit
-def _fwd_combine(a1, b1, a2, b2):
-    # earlier (a1, b1) then later (a2, b2): h -> a2 (a1 h + b1) + b2
-    return a1 * a2, b1 * a2 + b2
-
-
-@triton.jit
-def _bwd_combine(f_late, p_late, q_late, f_early, p_early, q_early):
-    # Range summary (f, p, q): f = a at the range's first step; G_first = q + p * carry_after_range.
-    m = p_early * f_late
-    return f_early, m * p_late, q_early + m * q_late
-
-
-@triton.jit
-def _softplus(x):
-    # log1p(exp(x)) accurately for every x (the log1p(z) = log(w) z / (w - 1) trick, w = 1 + z)
-    z = tl.exp(-tl.abs(x))
-    w = 1.0 + z
-    lp = tl.where(w == 1.0, z, tl.log(w) * (z / (w - 1.0)))
-    return tl.maximum(x, 0.0) + lp
+from posemamba_cli.ops._triton_scan_parts import (
+    LOG2E,
+    _channel_rows,
+    _chunk_adjoint,
+    _chunk_grads,
+    _chunk_state_ptr,
+    _chunk_states,
+    _segment_start,
+    _softplus,
+    _state_tile,
+    _store_segment_end,
+)
 
 
 @triton.jit
 def _channel_tile(n_dblk, per_group, dim, N, BD: tl.constexpr, BN: tl.constexpr):
     """This program's batch row, channel group, (BD) channel and (BN) state offsets, masks and state offsets."""
-    pid = tl.program_id(0)
-    b = pid // n_dblk
-    d0 = (pid % n_dblk) * BD
-    g = d0 // per_group
-    offs_d = d0 + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
-    mask_d = offs_d < dim
-    mask_n = offs_n < N
-    mask_dn = mask_d[:, None] & mask_n[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
+    b, offs_d, mask_d = _channel_rows(n_dblk, dim, BD)
+    g = (tl.program_id(0) % n_dblk) * BD // per_group  # the group of the tile's first channel
+    offs_n, mask_n, mask_dn, state_off = _state_tile(offs_d, mask_d, N, BN)
     return b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off
 
 
@@ -77,10 +59,8 @@ def scan_fwd_kernel(
     b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off = _channel_tile(n_dblk, per_group, dim, N, BD, BN)
     offs_t = tl.arange(0, T)
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
-    if HAS_HIN:
-        h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        h = tl.zeros((BD, BN), dtype=tl.float32)
+    zero = tl.zeros((BD, BN), dtype=tl.float32)
+    h = _segment_start(hin_ptr, (b * n_seg + seg) * dim, N, state_off, mask_dn, zero, HAS_HIN)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     if HAS_D:
@@ -97,7 +77,8 @@ def scan_fwd_kernel(
     for i in range(SEG_CHUNKS):  # chunks past the end are fully masked (identity steps)
         c = c0 + i
         if not LOCAL:
-            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (state_off * 0 + c < n_chunks))
+            tl.store(_chunk_state_ptr(ck_ptr, b, c, n_chunks, dim, N) + state_off, h,
+                     mask=mask_dn & (state_off * 0 + c < n_chunks))
         tt = c * T + offs_t
         mask_t = tt < L
         m2 = mask_d[:, None] & mask_t[None, :]
@@ -111,9 +92,7 @@ def scan_fwd_kernel(
         dt = tl.where(m2, dt, 0.0)
         Bv = tl.load(B_base + tt[None, :] * sb_l, mask=mb, other=0.0).to(tl.float32)
         a = tl.exp2(dt[:, None, :] * A2[:, :, None])
-        x = (dt * uv)[:, None, :] * Bv[None, :, :]
-        x = tl.where(first, x + a * h[:, :, None], x)
-        _, hs = tl.associative_scan((a, x), axis=2, combine_fn=_fwd_combine)
+        hs = _chunk_states(a, (dt * uv)[:, None, :] * Bv[None, :, :], h, first)
         h = tl.sum(tl.where(last, hs, 0.0), axis=2)
         if LOCAL:
             dsum += tl.sum(dt, axis=1)
@@ -124,8 +103,7 @@ def scan_fwd_kernel(
                 yv += uv * dval[:, None]
             tl.store(y_base + tt[None, :], yv.to(y_ptr.dtype.element_ty), mask=m2)
     if LOCAL:
-        tl.store(hout_ptr + (b * n_seg + seg) * dim * N + state_off, h, mask=mask_dn)
-        tl.store(dts_ptr + (b * n_seg + seg) * dim + offs_d, dsum, mask=mask_d)
+        _store_segment_end(hout_ptr, dts_ptr, (b * n_seg + seg) * dim, N, state_off, offs_d, h, dsum, mask_dn, mask_d)
 
 
 @triton.jit
@@ -143,10 +121,7 @@ def scan_fwd_seq_kernel(
     seg = tl.program_id(1)
     b, g, offs_d, offs_n, mask_d, mask_n, mask_dn, state_off = _channel_tile(n_dblk, per_group, dim, N, BD, BN)
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
-    if HAS_HIN:
-        h = tl.load(hin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        h = A2 * 0.0
+    h = _segment_start(hin_ptr, (b * n_seg + seg) * dim, N, state_off, mask_dn, A2 * 0.0, HAS_HIN)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     if HAS_D:
@@ -161,7 +136,8 @@ def scan_fwd_seq_kernel(
     for i in range(SEG_CHUNKS):
         c = c0 + i
         if not LOCAL:
-            tl.store(ck_ptr + (b * n_chunks + c) * dim * N + state_off, h, mask=mask_dn & (state_off * 0 + c < n_chunks))
+            tl.store(_chunk_state_ptr(ck_ptr, b, c, n_chunks, dim, N) + state_off, h,
+                     mask=mask_dn & (state_off * 0 + c < n_chunks))
         for s0 in range(0, T, UNROLL):
             for s in tl.static_range(UNROLL):
                 t = c * T + s0 + s
@@ -184,21 +160,15 @@ def scan_fwd_seq_kernel(
                         yv += uv * dval
                     tl.store(y_base + t, yv.to(y_ptr.dtype.element_ty), mask=md)
     if LOCAL:
-        tl.store(hout_ptr + (b * n_seg + seg) * dim * N + state_off, h, mask=mask_dn)
-        tl.store(dts_ptr + (b * n_seg + seg) * dim + offs_d, dsum, mask=mask_d)
+        _store_segment_end(hout_ptr, dts_ptr, (b * n_seg + seg) * dim, N, state_off, offs_d, h, dsum, mask_dn, mask_d)
 
 
 @triton.jit
 def seg_combine_kernel(A_ptr, loc_ptr, dts_ptr, out_ptr, dim, N, n_dblk, n_seg: tl.constexpr,
                        BD: tl.constexpr, BN: tl.constexpr, REVERSE: tl.constexpr):
     """out[s] = state entering segment s (forward) / adjoint carry after segment s (REVERSE)."""
-    pid = tl.program_id(0)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    offs_n = tl.arange(0, BN)
-    mask_d = offs_d < dim
-    mask_dn = mask_d[:, None] & (offs_n < N)[None, :]
-    state_off = offs_d[:, None] * N + offs_n[None, :]
+    b, offs_d, mask_d = _channel_rows(n_dblk, dim, BD)
+    _, _, mask_dn, state_off = _state_tile(offs_d, mask_d, N, BN)
     A2 = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0) * LOG2E
     h = tl.zeros((BD, BN), dtype=tl.float32)
     for i in range(n_seg):
@@ -229,10 +199,8 @@ def scan_bwd_kernel(
     offs_t = tl.arange(0, T)
     A_nat = tl.load(A_ptr + state_off, mask=mask_dn, other=0.0)
     A2 = A_nat * LOG2E
-    if HAS_GIN:
-        carry = tl.load(gin_ptr + (b * n_seg + seg) * dim * N + state_off, mask=mask_dn, other=0.0)
-    else:
-        carry = tl.zeros((BD, BN), dtype=tl.float32)
+    zero = tl.zeros((BD, BN), dtype=tl.float32)
+    carry = _segment_start(gin_ptr, (b * n_seg + seg) * dim, N, state_off, mask_dn, zero, HAS_GIN)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0)
     if HAS_D:
@@ -267,31 +235,23 @@ def scan_bwd_kernel(
         a = tl.exp2(dt[:, None, :] * A2[:, :, None])
         dyv = tl.load(dy_ptr + row_base + tt[None, :], mask=m2, other=0.0).to(tl.float32)
         Cv = tl.load(C_base + tt[None, :] * sc_l, mask=mb, other=0.0).to(tl.float32)
-        xg = dyv[:, None, :] * Cv[None, :, :]
-        xg = tl.where(last, xg + carry[:, :, None], xg)
-        _, _, G = tl.associative_scan((a, tl.full(a.shape, 1.0, tl.float32), xg), axis=2,
-                                      combine_fn=_bwd_combine, reverse=True)
-        carry = tl.sum(tl.where(first, a * G, 0.0), axis=2)
+        G, carry = _chunk_adjoint(a, dyv, Cv, carry, first, last)
         if LOCAL:
             dsum += tl.sum(dt, axis=1)
         else:
             uv = tl.load(u_base + tt[None, :] * su_l, mask=m2, other=0.0).to(tl.float32)
             Bv = tl.load(B_base + tt[None, :] * sb_l, mask=mb, other=0.0).to(tl.float32)
-            h0 = tl.load(ck_ptr + (b * n_chunks + c) * dim * N + state_off, mask=mask_dn & (state_off * 0 + c < n_chunks),
-                         other=0.0)
+            h0 = tl.load(_chunk_state_ptr(ck_ptr, b, c, n_chunks, dim, N) + state_off,
+                         mask=mask_dn & (state_off * 0 + c < n_chunks), other=0.0)
             dtu = dt * uv
             xb = dtu[:, None, :] * Bv[None, :, :]
-            xf = tl.where(first, xb + a * h0[:, :, None], xb)
-            _, hs = tl.associative_scan((a, xf), axis=2, combine_fn=_fwd_combine)
+            hs = _chunk_states(a, xb, h0, first)
             dC_t = tl.sum(dyv[:, None, :] * hs, axis=0)
             tl.atomic_add(dC_ptr + bc_base + tt[None, :], dC_t, mask=mb)
             dB_t = tl.sum(G * dtu[:, None, :], axis=0)
             tl.atomic_add(dB_ptr + bc_base + tt[None, :], dB_t, mask=mb)
-            gexp = G * (hs - xb)  # G_t * a_t * h_{t-1}
-            GB = tl.sum(G * Bv[None, :, :], axis=1)
-            ddt = tl.sum(gexp * A_nat[:, :, None], axis=1) + GB * uv
-            dA_acc += tl.sum(gexp * dt[:, None, :], axis=2)
-            duv = GB * dt
+            ddt, dA_chunk, duv = _chunk_grads(G, hs, xb, Bv, A_nat, dt, uv)
+            dA_acc += dA_chunk
             if HAS_D:
                 duv += dyv * dval[:, None]
                 dD_acc += tl.sum(dyv * uv, axis=1)
@@ -303,8 +263,7 @@ def scan_bwd_kernel(
             tl.store(ddl_ptr + row_base + tt[None, :], ddt.to(ddl_ptr.dtype.element_ty), mask=m2)
     part = (b * n_seg + seg) * dim
     if LOCAL:
-        tl.store(gout_ptr + part * N + state_off, carry, mask=mask_dn)
-        tl.store(dts_ptr + part + offs_d, dsum, mask=mask_d)
+        _store_segment_end(gout_ptr, dts_ptr, part, N, state_off, offs_d, carry, dsum, mask_dn, mask_d)
     else:
         tl.store(dA_ptr + part * N + state_off, dA_acc, mask=mask_dn)
         tl.store(dD_ptr + part + offs_d, dD_acc, mask=mask_d)

@@ -134,8 +134,9 @@ class TritonBackend:
         batch, dim, N, n_seg = geo["batch"], geo["dim"], geo["N"], geo["n_seg"]
         y = torch.empty(batch, dim, geo["L"], device=u.device, dtype=u.dtype)
         ck = torch.empty(batch, geo["n_chunks"], dim, N, **f32)
-        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=geo["BN"], T=geo["T"], SOFTPLUS=bool(delta_softplus),
-                      HAS_D=Df is not None, HAS_BIAS=bf is not None, num_warps=self.fwd_warps)
+        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=geo["BN"], T=geo["T"],
+                      SOFTPLUS=bool(delta_softplus), HAS_D=Df is not None, HAS_BIAS=bf is not None,
+                      num_warps=self.fwd_warps)
         sizes = (dim, geo["L"], N, geo["per_group"], geo["n_dblk"], geo["n_chunks"], n_seg)
         strides = self._strides(u, delta, B, C)
         grid = (batch * geo["n_dblk"], n_seg)
@@ -167,8 +168,9 @@ class TritonBackend:
         dbias = torch.empty(batch, n_seg, dim, **f32)
         dB = torch.zeros(batch, geo["G"], N, L, **f32)
         dC = torch.zeros(batch, geo["G"], N, L, **f32)
-        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=geo["BN"], T=geo["T"], SOFTPLUS=bool(delta_softplus),
-                      HAS_D=Df is not None, HAS_BIAS=bf is not None, num_warps=self.bwd_warps)
+        common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=geo["BN"], T=geo["T"],
+                      SOFTPLUS=bool(delta_softplus), HAS_D=Df is not None, HAS_BIAS=bf is not None,
+                      num_warps=self.bwd_warps)
         sizes = (dim, L, N, geo["per_group"], geo["G"], geo["n_dblk"], geo["n_chunks"], n_seg)
         strides = self._strides(u, delta, B, C)
         grid = (batch * geo["n_dblk"], n_seg)

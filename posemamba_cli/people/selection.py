@@ -28,7 +28,10 @@ def summed_box_area(boxes_xyxy: np.ndarray) -> float:
 def keypoint_boxes(keypoints: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
     """(F, 4) boxes enclosing each frame's keypoints (F, J, 2); joints with a zero score are left out."""
     keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, np.shape(keypoints)[-2], 2)
-    valid = np.ones(keypoints.shape[:2], bool) if scores is None else np.asarray(scores).reshape(keypoints.shape[:2]) > 0
+    if scores is None:
+        valid = np.ones(keypoints.shape[:2], bool)
+    else:
+        valid = np.asarray(scores).reshape(keypoints.shape[:2]) > 0
     out = np.zeros((len(keypoints), 4))
     for f, (k, v) in enumerate(zip(keypoints, valid)):
         pts = k[v] if v.any() else k

@@ -43,7 +43,9 @@ def plan_outputs(videos: Sequence[str | Path], output: str | Path) -> list[Plann
         where = video.resolve()
         for folder in folders:
             if where.is_relative_to(folder):
-                raise PoseMambaError(f"{video}: lies inside the result folder {folder}; move it or choose another --output")
+                raise PoseMambaError(
+                    f"{video}: lies inside the result folder {folder}; move it or choose another --output"
+                )
     return plan
 
 

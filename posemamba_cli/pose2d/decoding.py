@@ -93,9 +93,9 @@ def decode_heatmaps(
     heatmaps = np.asarray(heatmaps, dtype=np.float32)
     locs, scores = heatmap_maxima(heatmaps)
     if method == "plain":
-        refined = [refine_plain(l, h) for l, h in zip(locs, heatmaps)]
+        refined = [refine_plain(loc, h) for loc, h in zip(locs, heatmaps)]
     elif method == "dark":
-        refined = [refine_dark(l, h, blur_kernel) for l, h in zip(locs, heatmaps)]
+        refined = [refine_dark(loc, h, blur_kernel) for loc, h in zip(locs, heatmaps)]
     else:
         raise ValueError(f"decoding must be 'plain' or 'dark', got {method!r}")
     keypoints = np.stack(refined) if refined else locs
