@@ -97,7 +97,8 @@ class CpuNativeBackend:
         assert self._lib is not None, self._error
         batch, length, dim = us[0].shape
         K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
-        if n_state != 16 or rank > 16 or dim % 16:
+        lanes = self._lib.scan_lanes()
+        if n_state != 16 or rank > 16 or dim % lanes:
             return None
         us = [_f32(t) for t in us]
         w = x_proj_weight.detach().float()  # a weight that requires grad sends matmul down a path ~7x slower
@@ -109,7 +110,7 @@ class CpuNativeBackend:
         args = (arrays[0], length * dim, dim, arrays[1], projs[0].stride(0), projs[0].stride(1), order.data_ptr(),
                 wf.data_ptr(), bf.data_ptr(), Af.data_ptr(), _ptr(Df), y.data_ptr(), length * dim, dim,
                 K, dim, length, rank, n_state)
-        codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // 16)
+        codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // lanes)
         _check(codes, n_state)
         return y
 
