@@ -1,4 +1,7 @@
-"""The fused CPU cross scan equals the composed op (gather, projections, scan, scatter) run in float64."""
+"""Every CPU kernel build's cross scan equals the composed op (gather, projections, scan, scatter) run in
+float64: the fused no-grad forward, and the forward and gradients that training takes."""
+
+import functools
 
 import pytest
 import torch
@@ -39,25 +42,61 @@ def native():
         pytest.skip(f"cpu backend unavailable: {why}")
 
 
-@pytest.mark.parametrize("channels_last", [True, False])
-@pytest.mark.parametrize("batch,dim,f,J,orders", [
-    (1, 256, 243, 17, "posemamba"),  # PoseMamba-B's full scan: K*Di = 1024, L = 4131
-    (2, 16, 7, 3, "random"),  # odd sizes, arbitrary permutations
-    (3, 32, 1, 17, "posemamba"),  # a single frame
-])
-def test_fused_matches_composed_float64(channels_last, batch, dim, f, J, orders):
+@functools.lru_cache(maxsize=None)
+def case(channels_last, batch, dim, f, J, orders):
+    """(inputs, orders, the float64 composed result), computed once for every kernel build."""
     inputs = make_inputs(batch, 4, dim, max(1, dim // 32), 16, f, J, channels_last)
     if orders == "random":
         g = torch.Generator().manual_seed(1)
         orders = torch.stack([torch.randperm(f * J, generator=g) for _ in range(4)])
     else:
         orders = scan_orders(f, J, torch.device("cpu"))
-    want = run(inputs, orders, torch.float64, "auto")  # float64 runs the reference loop
-    got = run(inputs, orders, torch.float32, "cpu")
+    return inputs, orders, run(inputs, orders, torch.float64, "auto")  # float64 runs the reference loop
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+@pytest.mark.parametrize("batch,dim,f,J,orders", [
+    (1, 256, 243, 17, "posemamba"),  # PoseMamba-B's full scan: K*Di = 1024, L = 4131
+    (2, 16, 7, 3, "random"),  # odd sizes, arbitrary permutations
+    (3, 48, 1, 17, "posemamba"),  # a single frame
+])
+def test_fused_matches_composed_float64(cpu_variant, channels_last, batch, dim, f, J, orders):
+    inputs, orders, want = case(channels_last, batch, dim, f, J, orders)
+    got = run(inputs, orders, torch.float32, cpu_variant)
     assert got.shape == want.shape == (batch, dim, f * J) and got.dtype == torch.float32
     if channels_last:
         assert got.transpose(1, 2).is_contiguous()  # written in its inputs' layout, ready for a LayerNorm
     torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+
+
+def composed_with_grads(inputs, orders, dtype, backend):
+    """y and the gradients of sum(y * weight) for every input, through the composed (autograd) path."""
+    leaves = {k: (tuple(t.to(dtype).requires_grad_(True) for t in v) if k == "sources" else
+                  v.to(dtype).requires_grad_(True) if torch.is_tensor(v) else v) for k, v in inputs.items()}
+    y = cross_selective_scan(orders=orders, backend=backend, **leaves)
+    weight = torch.randn(y.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    (y * weight.to(dtype)).sum().backward()
+    grads = {f"source{i}": s.grad for i, s in enumerate(leaves["sources"])}
+    grads.update({k: v.grad for k, v in leaves.items() if torch.is_tensor(v)})
+    return y.detach(), grads
+
+
+@functools.lru_cache(maxsize=None)
+def grad_case(dim, f, J):
+    inputs = make_inputs(1, 4, dim, max(1, dim // 32), 16, f, J, channels_last=True, seed=2)
+    orders = scan_orders(f, J, torch.device("cpu"))
+    return inputs, orders, composed_with_grads(inputs, orders, torch.float64, "auto")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dim,f,J", [(256, 243, 17), (24, 5, 17)])  # PoseMamba-B's full scan; odd sizes
+def test_training_path_gradients_match_float64(cpu_variant, dim, f, J):
+    inputs, orders, (y_ref, grads_ref) = grad_case(dim, f, J)
+    y, grads = composed_with_grads(inputs, orders, torch.float32, cpu_variant)
+    torch.testing.assert_close(y.double(), y_ref, rtol=1e-4, atol=1e-4 * y_ref.abs().max().item())
+    for name, want in grads_ref.items():
+        torch.testing.assert_close(grads[name].double(), want, rtol=1e-3, atol=1e-4 * want.abs().max().item(),
+                                   msg=name)
 
 
 def test_uncovered_shapes_and_gradients_take_the_composed_path():

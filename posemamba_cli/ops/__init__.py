@@ -1,6 +1,9 @@
 """Selective-scan ops: `selective_scan` dispatches to a registered backend; the reference sits beside."""
 
+import functools
+
 from posemamba_cli.ops.backend import ScanBackend, backend_names, get_backend, register_backend
+from posemamba_cli.ops.kernel_variants import machine_isas
 from posemamba_cli.ops.scan_cpu import CpuNativeBackend
 from posemamba_cli.ops.scan_reference import selective_scan_reference
 from posemamba_cli.ops.scan_cuda import CudaExtBackend
@@ -15,6 +18,8 @@ register_backend("triton", TritonBackend, priority=20)
 # POSEMAMBA_SCAN_BACKEND=cuda for training.
 register_backend("cuda", CudaExtBackend, priority=15)
 register_backend("cpu", CpuNativeBackend, priority=10)
+for _isa in machine_isas():  # one build forced: "cpu-avx2" etc., for tests and benchmarks
+    register_backend(f"cpu-{_isa}", functools.partial(CpuNativeBackend, _isa), priority=-1)  # never "auto"
 register_backend("torch", TorchBackend, priority=0)
 
 

@@ -221,21 +221,21 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
 #define TCHUNK 64 /* time steps per chunk: their dt, dt * u and partial y stay in L1 between state passes */
 
 /* SCAN_SPASS states of VL channels over the T steps of a chunk: h_n = 2^(dt a_n) h_n + dt u B_n and
- * y += C_n h_n. a is A * log2(e); the states h live in memory between passes. */
+ * y += C_n h_n, where B_n = bc[order[t] * proj_step + n] and C_n the same + 16. a is A * log2(e); the states
+ * live in memory between passes. */
 static inline __attribute__((always_inline)) void state_pass(
-    vf *restrict hs, const vf *restrict as, const float *restrict proj, int64_t proj_step,
-    const int32_t *restrict order, int64_t T, int b_off, int c_off, const vf *restrict dtb,
-    const vf *restrict dtxb, vf *restrict yb) {
+    vf *restrict hs, const vf *restrict as, const float *restrict bc, int64_t proj_step,
+    const int32_t *restrict order, int64_t T, const vf *restrict dtb, const vf *restrict dtxb, vf *restrict yb) {
     vf h[SCAN_SPASS];
     for (int n = 0; n < SCAN_SPASS; n++) h[n] = hs[n];
     for (int64_t t = 0; t < T; t++) {
-        const float *restrict q = proj + (int64_t)order[t] * proj_step;
+        const float *restrict q = bc + (int64_t)order[t] * proj_step;
         const vf dt = dtb[t], dtx = dtxb[t];
         vf yv = yb[t];
 #pragma GCC unroll 16
         for (int n = 0; n < SCAN_SPASS; n++) {
-            h[n] = vexp2(dt * as[n]) * h[n] + dtx * q[b_off + n];
-            yv += q[c_off + n] * h[n];
+            h[n] = vexp2(dt * as[n]) * h[n] + dtx * q[n];
+            yv += q[16 + n] * h[n];
         }
         yb[t] = yv;
     }
@@ -275,7 +275,7 @@ static void cross_group(const float *restrict u, int64_t u_step, const float *re
             yb[t] = accumulate ? dv * uv + vload(y + p * y_step) : dv * uv;
         }
         for (int s0 = 0; s0 < 16; s0 += SCAN_SPASS)
-            state_pass(h + s0, a + s0, proj, proj_step, ord, T, R + s0, R + 16 + s0, dtb, dtxb, yb);
+            state_pass(h + s0, a + s0, proj + R + s0, proj_step, ord, T, dtb, dtxb, yb);
         for (int64_t t = 0; t < T; t++) vstore(y + (int64_t)ord[t] * y_step, yb[t]);
     }
 }
@@ -314,21 +314,6 @@ int cross_scan_fwd(const float *const *us, int64_t u_sb, int64_t u_sp, const flo
 const char *scan_isa(void) { return SCAN_ISA; }
 int scan_lanes(void) { return VL; }
 
-/* Whether this CPU (and its OS) can run the copy compiled for `isa`; any copy answers for every ISA. */
-int scan_cpu_supports(const char *isa) {
-    if (!strcmp(isa, "generic")) return 1;
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (!strcmp(isa, "avx512"))
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#elif defined(__aarch64__)
-    if (!strcmp(isa, "neon")) return 1;
-#endif
-    return 0;
-}
 
 static inline void bwd_row(const float *restrict u, const float *restrict dt, const float *restrict A,
                            const float *restrict B, const float *restrict C, float dval,
