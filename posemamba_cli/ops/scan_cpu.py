@@ -134,18 +134,18 @@ class CpuNativeBackend:
         lanes = self._lanes
         if n_state != 16 or rank > 16 or dim % lanes:
             return None
+        proj_ptrs, proj_strides, keep = _projections(us, x_proj_weight)
         us = [_f32(t) for t in us]
-        w = x_proj_weight.detach().float()  # a weight that requires grad sends matmul down a path ~7x slower
-        projs = [torch.matmul(u, w[k].t()) for k, u in enumerate(us)]  # (batch, P, R + 2N): dt_low, B, C
         order = orders.to(torch.int32).contiguous()
         wf, bf, Af, Df = _f32(dt_weight.reshape(K * dim, rank)), _f32(dt_bias.reshape(-1)), _f32(A), _f32(D)
         y = torch.empty(batch, length, dim, dtype=torch.float32)
-        arrays = [(_PTR * K)(*(t.data_ptr() for t in ts)) for ts in (us, projs)]
-        args = (arrays[0], length * dim, dim, arrays[1], projs[0].stride(0), projs[0].stride(1), order.data_ptr(),
+        u_ptrs, proj_ptrs = (_PTR * K)(*(t.data_ptr() for t in us)), (_PTR * K)(*proj_ptrs)
+        args = (u_ptrs, length * dim, dim, proj_ptrs, *proj_strides, order.data_ptr(),
                 wf.data_ptr(), bf.data_ptr(), Af.data_ptr(), _ptr(Df), y.data_ptr(), length * dim, dim,
                 K, dim, length, rank, n_state)
         codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // lanes)
         _check(codes, n_state)
+        del keep
         return y
 
     def backward(self, u, delta, A, B, C, D, delta_bias, delta_softplus, saved, dy) -> Grads:
@@ -168,6 +168,28 @@ class CpuNativeBackend:
         dbias = None if delta_bias is None else dbias_part.sum(0).to(delta_bias.dtype)
         return (du.to(u.dtype), ddelta.to(delta.dtype), dA_part.sum(0).to(A.dtype),
                 dBt.transpose(-1, -2).to(B.dtype), dCt.transpose(-1, -2).to(C.dtype), dD, dbias)
+
+
+def _projections(us: list[Tensor], x_proj_weight: Tensor) -> tuple[list[int], tuple[int, int], list[Tensor]]:
+    """Every group's (dt_low, B, C) projections (batch, P, R + 2N) as (addresses, (batch, position) strides in
+    floats, tensors to keep alive). Groups that scan the same source share one matmul against their stacked
+    weights (fewer, wider matmuls run faster) when every source serves as many groups."""
+    w = x_proj_weight.detach().float()  # a weight that requires grad sends matmul down a path ~7x slower
+    by_source: dict[int, list[int]] = {}
+    for k, u in enumerate(us):
+        by_source.setdefault(id(u), []).append(k)
+    width = w.shape[1] * 4  # bytes per group's projections
+    if len({len(ks) for ks in by_source.values()}) == 1:
+        ptrs = [0] * len(us)
+        projs = []
+        for ks in by_source.values():
+            proj = torch.matmul(_f32(us[ks[0]]), w[ks].reshape(-1, w.shape[2]).t())  # (batch, P, len(ks)(R+2N))
+            projs.append(proj)
+            for i, k in enumerate(ks):
+                ptrs[k] = proj.data_ptr() + i * width
+        return ptrs, (projs[0].stride(0), projs[0].stride(1)), projs
+    projs = [torch.matmul(_f32(u), w[k].t()) for k, u in enumerate(us)]
+    return [p.data_ptr() for p in projs], (projs[0].stride(0), projs[0].stride(1)), projs
 
 
 def _check(codes: list, n_state: int) -> None:
