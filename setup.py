@@ -6,6 +6,7 @@ package compiles the kernel at run time, or falls back to PyTorch (see posemamba
 """
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,6 @@ OPS = Path("posemamba_cli") / "ops"
 # The flag table, loaded by path: importing the package would import torch.
 _spec = importlib.util.spec_from_file_location("_kernel_variants", OPS / "kernel_variants.py")
 variants = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = variants  # dataclass-free module, but keep the import machinery consistent
 _spec.loader.exec_module(variants)
 
 CSRC = (OPS / "csrc").as_posix()
@@ -34,10 +34,15 @@ class BuildCKernels(build_ext):
 
     def build_extension(self, ext: Extension) -> None:
         if self.compiler.compiler_type == "msvc":  # the kernels use GCC/Clang vector extensions
-            print(f"skipping {ext.name}: needs gcc or clang; the package will fall back at run time")
+            self.warn(f"skipping {ext.name}: needs gcc or clang; the package falls back at run time")
             return
         ext.extra_compile_args = [*variants.COMMON_FLAGS, *variants.ISA_FLAGS[ext.isa]]
-        super().build_extension(ext)
+        build_temp = self.build_temp
+        self.build_temp = os.path.join(build_temp, ext.name.rpartition(".")[2])  # one object file per build
+        try:
+            super().build_extension(ext)
+        finally:
+            self.build_temp = build_temp
 
     def get_export_symbols(self, ext: Extension) -> list[str]:
         return []  # a ctypes library, not an importable module: no PyInit_<name>

@@ -12,6 +12,8 @@ hits them alike. The peer's code is loaded from ../shared/peers/motionagformer (
 or without timm, the peer is skipped with a line saying why. Timings are never asserted anywhere.
 """
 
+# posemamba_cli is imported before torch on purpose (see below), so the imports are not sorted
+# isort: skip_file
 from __future__ import annotations
 
 import argparse
@@ -26,11 +28,11 @@ from pathlib import Path
 import posemamba_cli  # noqa: F401  (before torch: sets the OpenMP spin for this process)
 from posemamba_cli.perf.allocator import retain_freed_memory
 
-import torch  # noqa: E402
+import torch
 
-from posemamba_cli.model.posemamba import PoseMamba  # noqa: E402
-from posemamba_cli.ops import get_backend  # noqa: E402
-from posemamba_cli.ops.cpu_kernel import KernelUnavailable, supported_isas  # noqa: E402
+from posemamba_cli.model.posemamba import PoseMamba
+from posemamba_cli.ops import get_backend
+from posemamba_cli.ops.cpu_kernel import KernelUnavailable, supported_isas
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PEER_DIR = SHARED / "peers" / "motionagformer"

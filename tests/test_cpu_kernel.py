@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import posemamba_cli.ops.cpu_kernel as cpu_kernel
-import posemamba_cli.ops.scan_cpu as scan_cpu
 from posemamba_cli.ops import backend as backend_registry
+from posemamba_cli.ops import cpu_kernel, scan_cpu
 from posemamba_cli.ops.cbuild import BuildError, load_library
 from posemamba_cli.ops.kernel_variants import machine_isas
 from posemamba_cli.ops.selective_scan import resolve_backend

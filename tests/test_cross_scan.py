@@ -42,7 +42,7 @@ def native():
         pytest.skip(f"cpu backend unavailable: {why}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def case(channels_last, batch, dim, f, J, orders):
     """(inputs, orders, the float64 composed result), computed once for every kernel build."""
     inputs = make_inputs(batch, 4, dim, max(1, dim // 32), 16, f, J, channels_last)
@@ -94,7 +94,7 @@ def composed_with_grads(inputs, orders, dtype, backend, per_group=False):
     return y, grads
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grad_case(dim, f, J):
     inputs = make_inputs(1, 4, dim, max(1, dim // 32), 16, f, J, channels_last=True, seed=2)
     orders = scan_orders(f, J, torch.device("cpu"))

@@ -3,14 +3,14 @@
 import functools
 
 from posemamba_cli.ops.backend import ScanBackend, backend_names, get_backend, register_backend
+from posemamba_cli.ops.cross_scan import cross_selective_scan
 from posemamba_cli.ops.kernel_variants import machine_isas
 from posemamba_cli.ops.scan_cpu import CpuNativeBackend
-from posemamba_cli.ops.scan_reference import selective_scan_reference
 from posemamba_cli.ops.scan_cuda import CudaExtBackend
+from posemamba_cli.ops.scan_reference import selective_scan_reference
 from posemamba_cli.ops.scan_torch import TorchBackend
 from posemamba_cli.ops.scan_triton import TritonBackend
 from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan
-from posemamba_cli.ops.cross_scan import cross_selective_scan
 
 register_backend("triton", TritonBackend, priority=20)
 # The CUDA extension is faster than Triton in forward+backward on an H100 but slower in the forward at

@@ -63,7 +63,8 @@ def load_library(source: Path, isa: str = "generic") -> ctypes.CDLL:
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=out_dir)
         os.close(fd)
         try:
-            proc = subprocess.run([cc, *flags, str(source), "-o", tmp, "-lm"], capture_output=True, text=True)
+            proc = subprocess.run([cc, *flags, str(source), "-o", tmp, "-lm"], capture_output=True, text=True,
+                                  check=False)
             if proc.returncode != 0:
                 raise BuildError(f"{Path(cc).name} failed on {source.name}: {proc.stderr.strip()[:500]}")
             os.replace(tmp, target)

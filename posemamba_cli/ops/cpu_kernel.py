@@ -18,7 +18,11 @@ from pathlib import Path
 
 from posemamba_cli.ops.cbuild import BuildError, load_library, native_disabled
 from posemamba_cli.ops.kernel_variants import (
-    FEATURES_LIBRARY_NAME, FEATURES_SOURCE, SCAN_SOURCE, machine_isas, scan_library_name,
+    FEATURES_LIBRARY_NAME,
+    FEATURES_SOURCE,
+    SCAN_SOURCE,
+    machine_isas,
+    scan_library_name,
 )
 
 ISA_ENV = "POSEMAMBA_CPU_ISA"

@@ -70,7 +70,7 @@ class CpuNativeBackend:
             self._error = str(exc)
             if self._isa is None:
                 _warn_once(f"posemamba: no compiled CPU scan kernel ({exc}); using the PyTorch scan, several "
-                           "times slower. Reinstall posemamba-cli where a C compiler exists to build it.")
+                           "times slower (posemamba info shows the kernel in use).")
             return
         lib = kernel.lib
         lib.scan_fwd.argtypes = [_PTR] * 3 + [ctypes.c_int] + [_PTR] * 5 + [_I64] * 7
