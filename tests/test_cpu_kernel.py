@@ -2,6 +2,7 @@
 PyTorch scan with a warning; and which build runs (the fastest the CPU runs, or POSEMAMBA_CPU_ISA)."""
 
 import ctypes
+import os
 import warnings
 from pathlib import Path
 
@@ -90,6 +91,19 @@ def test_an_installed_build_that_does_not_load_falls_back_to_a_run_time_build(fr
         assert "does not load" in str(exc)  # and no compiler to fall back on
         return
     assert origin == "jit" and path != str(broken) and isinstance(lib, ctypes.CDLL)
+
+
+def test_an_installed_build_older_than_its_source_is_rebuilt_at_run_time(fresh, monkeypatch):
+    try:
+        stale = Path(load_library(cpu_kernel._CSRC / "scan_cpu.c", "generic")._name)
+    except BuildError as exc:
+        pytest.skip(f"no C compiler here: {exc}")
+    copy = fresh / "_scan_cpu_generic.so"
+    copy.write_bytes(stale.read_bytes())
+    os.utime(copy, (0, 0))  # built before the sources were last edited
+    monkeypatch.setattr(cpu_kernel, "_installed_file", lambda name: copy)
+    lib, origin, path = cpu_kernel.open_library("_scan_cpu_generic", "scan_cpu.c", "generic")
+    assert origin == "jit" and path != str(copy)
 
 
 def test_no_native_turns_every_compiled_kernel_off(fresh, monkeypatch):

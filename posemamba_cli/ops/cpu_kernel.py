@@ -59,13 +59,21 @@ def _installed_file(name: str) -> Path | None:
     return Path(spec.origin) if spec is not None and spec.origin and os.path.isfile(spec.origin) else None
 
 
+def _older_than_sources(library: Path) -> bool:
+    """True in a development tree whose C sources were edited after the install built them."""
+    newest = max(f.stat().st_mtime for f in _CSRC.iterdir() if f.suffix in (".c", ".h"))
+    return library.stat().st_mtime < newest
+
+
 def open_library(name: str, source: str, isa: str) -> tuple[ctypes.CDLL, str, str]:
     """(library, origin, path) for one build: the installed extension if it loads, else a run-time build."""
     if native_disabled():
         raise KernelUnavailable("compiled CPU kernels disabled by POSEMAMBA_NO_NATIVE")
     installed = _installed_file(name)
     why = "no prebuilt kernel installed"
-    if installed is not None:
+    if installed is not None and _older_than_sources(installed):
+        why = f"the installed {installed.name} is older than the kernel's source (rebuild: pip install -e .)"
+    elif installed is not None:
         try:
             return ctypes.CDLL(str(installed)), "extension", str(installed)
         except OSError as exc:
