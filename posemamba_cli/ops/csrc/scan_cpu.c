@@ -195,7 +195,7 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
         const float *cc = C + (b * groups + g) * L * N;
         /* rows [row, row + ROWS) must share the batch and group to go together */
         const int64_t group_end = b * dim + (g + 1) * per_group;
-        if (N == 16 && row + ROWS <= row1 && row + ROWS <= group_end) {
+        if (SCAN_ROWS16 && N == 16 && row + ROWS <= row1 && row + ROWS <= group_end) {
             const float *us[ROWS], *dts[ROWS];
             float *ys[ROWS], dv[ROWS];
             for (int r = 0; r < ROWS; r++) {
@@ -480,7 +480,7 @@ int scan_bwd(const float *u, const float *delta, const float *bias, int softplus
         int64_t c = g * per_group;
         const int64_t c_end = (g + 1) * per_group;
         while (c < c_end) {
-            const int rows = (N == 16 && c + ROWS <= c_end) ? ROWS : 1;
+            const int rows = (SCAN_ROWS16 && N == 16 && c + ROWS <= c_end) ? ROWS : 1;
             const int64_t row = b * dim + c;
             for (int r = 0; r < rows; r++)
                 make_dt(delta + (row + r) * L, bias ? bias[c + r] : 0.0f, softplus, dt + r * L, slope + r * L, L);

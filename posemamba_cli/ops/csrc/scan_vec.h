@@ -11,6 +11,10 @@
  * A "lane" is one channel: the fused cross scan advances VL channels of one group together, so the state
  * contraction needs no horizontal sums. SCAN_SPASS states are kept in registers at a time; the others wait
  * in memory for their own pass over the same time chunk.
+ *
+ * SCAN_ROWS16: whether the plain scan (scan_fwd / scan_bwd, the training path) runs N = 16 four channels at a
+ * time with the 16 states as one 64-byte vector. Where that vector is two ymm registers (AVX2) the state no
+ * longer fits and the auto-vectorised one-channel loops are 1.7x (forward) and 2.8x (backward) faster.
  */
 #ifndef POSEMAMBA_SCAN_VEC_H
 #define POSEMAMBA_SCAN_VEC_H
@@ -23,22 +27,24 @@
 #define SCAN_ISA "avx512"
 #define VL 16
 #define SCAN_SPASS 16
+#define SCAN_ROWS16 1
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define SCAN_ISA "avx2"
 #define VL 8
-#ifndef SCAN_SPASS
 #define SCAN_SPASS 8
-#endif
+#define SCAN_ROWS16 0
 #elif defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
 #define SCAN_ISA "neon"
 #define VL 4
 #define SCAN_SPASS 8
+#define SCAN_ROWS16 1
 #else
 #define SCAN_ISA "generic"
 #define VL 4
 #define SCAN_SPASS 8
+#define SCAN_ROWS16 1
 #endif
 
 typedef float vf __attribute__((vector_size(VL * 4)));
