@@ -37,6 +37,7 @@ class BuildCKernels(build_ext):
             self.warn(f"skipping {ext.name}: needs gcc or clang; the package falls back at run time")
             return
         ext.extra_compile_args = [*variants.COMMON_FLAGS, *variants.ISA_FLAGS[ext.isa]]
+        ext.define_macros = [(variants.DIGEST_MACRO, f'"{variants.source_digest(OPS / "csrc")}"')]
         build_temp = self.build_temp
         self.build_temp = os.path.join(build_temp, ext.name.rpartition(".")[2])  # one object file per build
         try:

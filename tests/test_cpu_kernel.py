@@ -2,7 +2,7 @@
 PyTorch scan with a warning; and which build runs (the fastest the CPU runs, or POSEMAMBA_CPU_ISA)."""
 
 import ctypes
-import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -93,17 +93,20 @@ def test_an_installed_build_that_does_not_load_falls_back_to_a_run_time_build(fr
     assert origin == "jit" and path != str(broken) and isinstance(lib, ctypes.CDLL)
 
 
-def test_an_installed_build_older_than_its_source_is_rebuilt_at_run_time(fresh, monkeypatch):
+def test_an_installed_build_from_other_sources_is_rebuilt_at_run_time(fresh, monkeypatch):
+    """A development tree whose C sources changed after `pip install -e .`: the stale library is not used."""
+    edited = fresh / "csrc"
+    shutil.copytree(cpu_kernel._CSRC, edited)
+    (edited / "scan_cpu.c").write_text((edited / "scan_cpu.c").read_text() + "/* edited */\n")
     try:
-        stale = Path(load_library(cpu_kernel._CSRC / "scan_cpu.c", "generic")._name)
+        stale = Path(load_library(edited / "scan_cpu.c", "generic")._name)
     except BuildError as exc:
         pytest.skip(f"no C compiler here: {exc}")
-    copy = fresh / "_scan_cpu_generic.so"
-    copy.write_bytes(stale.read_bytes())
-    os.utime(copy, (0, 0))  # built before the sources were last edited
-    monkeypatch.setattr(cpu_kernel, "_installed_file", lambda name: copy)
+    monkeypatch.setattr(cpu_kernel, "_installed_file", lambda name: stale)
     lib, origin, path = cpu_kernel.open_library("_scan_cpu_generic", "scan_cpu.c", "generic")
-    assert origin == "jit" and path != str(copy)
+    assert origin == "jit" and path != str(stale)
+    monkeypatch.setattr(cpu_kernel, "_CSRC", edited)  # the sources it was built from: then it is used
+    assert cpu_kernel.open_library("_scan_cpu_generic", "scan_cpu.c", "generic")[1:] == ("extension", str(stale))
 
 
 def test_no_native_turns_every_compiled_kernel_off(fresh, monkeypatch):

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from posemamba_cli.ops.kernel_variants import COMMON_FLAGS, ISA_FLAGS
+from posemamba_cli.ops.kernel_variants import COMMON_FLAGS, DIGEST_MACRO, ISA_FLAGS, source_digest
 
 
 class BuildError(RuntimeError):
@@ -42,8 +42,9 @@ def _compiler() -> str:
     raise BuildError("no C compiler found (set CC or install gcc)")
 
 
-def _flags(isa: str) -> list[str]:
-    return [*COMMON_FLAGS, *ISA_FLAGS[isa], "-fPIC", "-shared"]
+def _flags(isa: str, source: Path) -> list[str]:
+    digest = f'-D{DIGEST_MACRO}="{source_digest(source.parent)}"'  # as setup.py marks its builds
+    return [*COMMON_FLAGS, *ISA_FLAGS[isa], digest, "-fPIC", "-shared"]
 
 
 def load_library(source: Path, isa: str = "generic") -> ctypes.CDLL:
@@ -51,7 +52,7 @@ def load_library(source: Path, isa: str = "generic") -> ctypes.CDLL:
     if native_disabled():
         raise BuildError("native kernels disabled by POSEMAMBA_NO_NATIVE")
     cc = _compiler()
-    flags = _flags(isa)
+    flags = _flags(isa, source)
     headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
     key = hashlib.sha256(
         source.read_bytes() + headers + " ".join([cc, *flags, platform.machine()]).encode()

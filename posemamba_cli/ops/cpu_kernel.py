@@ -23,6 +23,7 @@ from posemamba_cli.ops.kernel_variants import (
     SCAN_SOURCE,
     machine_isas,
     scan_library_name,
+    source_digest,
 )
 
 ISA_ENV = "POSEMAMBA_CPU_ISA"
@@ -59,10 +60,11 @@ def _installed_file(name: str) -> Path | None:
     return Path(spec.origin) if spec is not None and spec.origin and os.path.isfile(spec.origin) else None
 
 
-def _older_than_sources(library: Path) -> bool:
-    """True in a development tree whose C sources were edited after the install built them."""
-    newest = max(f.stat().st_mtime for f in _CSRC.iterdir() if f.suffix in (".c", ".h"))
-    return library.stat().st_mtime < newest
+def _built_from_other_sources(lib: ctypes.CDLL) -> bool:
+    """True when an installed library was built from C sources other than the package's (a development tree
+    edited after `pip install -e .`): then it is stale and a run-time build of the present sources is used."""
+    lib.kernel_source_digest.restype = ctypes.c_char_p
+    return lib.kernel_source_digest().decode() != source_digest(_CSRC)
 
 
 def open_library(name: str, source: str, isa: str) -> tuple[ctypes.CDLL, str, str]:
@@ -71,13 +73,15 @@ def open_library(name: str, source: str, isa: str) -> tuple[ctypes.CDLL, str, st
         raise KernelUnavailable("compiled CPU kernels disabled by POSEMAMBA_NO_NATIVE")
     installed = _installed_file(name)
     why = "no prebuilt kernel installed"
-    if installed is not None and _older_than_sources(installed):
-        why = f"the installed {installed.name} is older than the kernel's source (rebuild: pip install -e .)"
-    elif installed is not None:
+    if installed is not None:
         try:
-            return ctypes.CDLL(str(installed)), "extension", str(installed)
+            lib = ctypes.CDLL(str(installed))
         except OSError as exc:
             why = f"the installed {installed.name} does not load ({exc})"
+        else:
+            if not _built_from_other_sources(lib):
+                return lib, "extension", str(installed)
+            why = f"the installed {installed.name} was built from other sources (rebuild: pip install -e .)"
     try:
         lib = load_library(_CSRC / source, isa)
     except BuildError as exc:

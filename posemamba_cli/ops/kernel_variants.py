@@ -6,7 +6,9 @@ time, so it imports nothing outside the standard library.
 
 from __future__ import annotations
 
+import hashlib
 import platform
+from pathlib import Path
 
 SCAN_SOURCE = "scan_cpu.c"  # the scan kernels, one library per ISA
 FEATURES_SOURCE = "cpu_features.c"  # which ISAs this CPU runs; compiled for the baseline only
@@ -36,3 +38,13 @@ def scan_library_name(isa: str) -> str:
 
 
 FEATURES_LIBRARY_NAME = "_cpu_features"
+
+
+def source_digest(csrc: Path) -> str:
+    """A digest of the kernels' C sources; each library built at install time carries the one it was built from
+    (DIGEST_MACRO), so a library older than edited sources is recognised."""
+    files = sorted(f for f in csrc.iterdir() if f.suffix in (".c", ".h"))
+    return hashlib.sha256(b"".join(f.name.encode() + f.read_bytes() for f in files)).hexdigest()[:16]
+
+
+DIGEST_MACRO = "POSEMAMBA_KERNEL_DIGEST"

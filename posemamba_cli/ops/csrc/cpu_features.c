@@ -18,3 +18,9 @@ int cpu_supports(const char *isa) {
 #endif
     return 0;
 }
+
+/* The digest of the sources this library was built from (set by setup.py; empty in run-time builds). */
+#ifndef POSEMAMBA_KERNEL_DIGEST
+#define POSEMAMBA_KERNEL_DIGEST ""
+#endif
+const char *kernel_source_digest(void) { return POSEMAMBA_KERNEL_DIGEST; }

@@ -520,3 +520,9 @@ done:
     free(bound); free(hbuf); free(abuf); free(dt); free(slope); free(vbound); free(vh); free(va);
     return status;
 }
+
+/* The digest of the sources this library was built from (set by setup.py; empty in run-time builds). */
+#ifndef POSEMAMBA_KERNEL_DIGEST
+#define POSEMAMBA_KERNEL_DIGEST ""
+#endif
+const char *kernel_source_digest(void) { return POSEMAMBA_KERNEL_DIGEST; }
