@@ -21,6 +21,7 @@ VARIABLES = (
     Variable("POSEMAMBA_SCAN_BACKEND", "force a selective-scan backend where `auto` is asked for"),
     Variable("POSEMAMBA_CACHE", "cache folder: compiled CPU kernels and sliced clips (default ~/.cache/posemamba)"),
     Variable("POSEMAMBA_NO_NATIVE", "set to disable the compiled CPU kernel (PyTorch fallback)"),
+    Variable("POSEMAMBA_CPU_ISA", "force a CPU kernel build: avx512, avx2, neon or generic (default: the fastest)"),
     Variable("POSEMAMBA_WEIGHTS_DIR", "the weights folder (default weights/)"),
     Variable("POSEMAMBA_REGISTRY", "a registry JSON replacing the built-in one (mirrors, tests)"),
     Variable("XDG_CACHE_HOME", "the user cache root when POSEMAMBA_CACHE is unset"),
@@ -64,6 +65,12 @@ def clip_cache_dir() -> Path:
 def native_disabled() -> bool:
     """True when POSEMAMBA_NO_NATIVE is set (to anything non-empty)."""
     return _get("POSEMAMBA_NO_NATIVE") is not None
+
+
+def cpu_isa() -> str | None:
+    """The CPU kernel build forced by POSEMAMBA_CPU_ISA (lower case), or None for the fastest one."""
+    value = (_get("POSEMAMBA_CPU_ISA") or "").strip().lower()
+    return value or None
 
 
 def weights_dir(explicit: str | os.PathLike | None = None) -> Path:

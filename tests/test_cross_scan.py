@@ -1,4 +1,7 @@
-"""The fused CPU cross scan equals the composed op (gather, projections, scan, scatter) run in float64."""
+"""Every CPU kernel build's cross scan equals the composed op (gather, projections, scan, scatter) run in
+float64: the fused no-grad forward, and the forward and gradients that training takes."""
+
+import functools
 
 import pytest
 import torch
@@ -39,25 +42,74 @@ def native():
         pytest.skip(f"cpu backend unavailable: {why}")
 
 
-@pytest.mark.parametrize("channels_last", [True, False])
-@pytest.mark.parametrize("batch,dim,f,J,orders", [
-    (1, 256, 243, 17, "posemamba"),  # PoseMamba-B's full scan: K*Di = 1024, L = 4131
-    (2, 16, 7, 3, "random"),  # odd sizes, arbitrary permutations
-    (3, 32, 1, 17, "posemamba"),  # a single frame
-])
-def test_fused_matches_composed_float64(channels_last, batch, dim, f, J, orders):
+@functools.cache
+def case(channels_last, batch, dim, f, J, orders):
+    """(inputs, orders, the float64 composed result), computed once for every kernel build."""
     inputs = make_inputs(batch, 4, dim, max(1, dim // 32), 16, f, J, channels_last)
     if orders == "random":
         g = torch.Generator().manual_seed(1)
         orders = torch.stack([torch.randperm(f * J, generator=g) for _ in range(4)])
     else:
         orders = scan_orders(f, J, torch.device("cpu"))
-    want = run(inputs, orders, torch.float64, "auto")  # float64 runs the reference loop
-    got = run(inputs, orders, torch.float32, "cpu")
+    return inputs, orders, run(inputs, orders, torch.float64, "auto")  # float64 runs the reference loop
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+@pytest.mark.parametrize("batch,dim,f,J,orders", [
+    (1, 256, 243, 17, "posemamba"),  # PoseMamba-B's full scan: K*Di = 1024, L = 4131
+    (2, 16, 7, 3, "random"),  # odd sizes, arbitrary permutations
+    (3, 48, 1, 17, "posemamba"),  # a single frame
+])
+def test_fused_matches_composed_float64(cpu_variant, channels_last, batch, dim, f, J, orders):
+    inputs, orders, want = case(channels_last, batch, dim, f, J, orders)
+    got = run(inputs, orders, torch.float32, cpu_variant)
     assert got.shape == want.shape == (batch, dim, f * J) and got.dtype == torch.float32
     if channels_last:
         assert got.transpose(1, 2).is_contiguous()  # written in its inputs' layout, ready for a LayerNorm
     torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+
+
+def composed_with_grads(inputs, orders, dtype, backend, per_group=False):
+    """y and the gradients of sum(y * weight) for every input, through the composed (autograd) path.
+
+    per_group: run the op one scan group at a time and add up (the op is a sum over groups), so that the
+    float64 reference loop holds a quarter of the states at once."""
+    leaf = lambda t: t.detach().to(dtype).requires_grad_(True)  # noqa: E731
+    leaves = {k: (tuple(leaf(t) for t in v) if k == "sources" else leaf(v) if torch.is_tensor(v) else v)
+              for k, v in inputs.items()}
+    K, P = orders.shape
+    Di = leaves["dt_proj_bias"].shape[1]
+    weight = torch.randn(leaves["sources"][0].shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    y = 0
+    for ks in [[k] for k in range(K)] if per_group else [list(range(K))]:
+        k0, k1 = ks[0], ks[-1] + 1
+        y_part = cross_selective_scan(
+            leaves["sources"], [leaves["source_index"][k] for k in ks], orders[k0:k1], leaves["x_proj_weight"][k0:k1],
+            leaves["dt_proj_weight"][k0:k1], leaves["dt_proj_bias"][k0:k1], leaves["A"][k0 * Di:k1 * Di],
+            leaves["D"][k0 * Di:k1 * Di], backend=backend)
+        (y_part * weight.to(dtype)).sum().backward()
+        y = y + y_part.detach()
+    grads = {f"source{i}": s.grad for i, s in enumerate(leaves["sources"])}
+    grads.update({k: v.grad for k, v in leaves.items() if torch.is_tensor(v)})
+    return y, grads
+
+
+@functools.cache
+def grad_case(dim, f, J):
+    inputs = make_inputs(1, 4, dim, max(1, dim // 32), 16, f, J, channels_last=True, seed=2)
+    orders = scan_orders(f, J, torch.device("cpu"))
+    return inputs, orders, composed_with_grads(inputs, orders, torch.float64, "auto", per_group=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dim,f,J", [(256, 243, 17), (24, 5, 17)])  # PoseMamba-B's full scan; odd sizes
+def test_training_path_gradients_match_float64(cpu_variant, dim, f, J):
+    inputs, orders, (y_ref, grads_ref) = grad_case(dim, f, J)
+    y, grads = composed_with_grads(inputs, orders, torch.float32, cpu_variant)
+    torch.testing.assert_close(y.double(), y_ref, rtol=1e-4, atol=1e-4 * y_ref.abs().max().item())
+    for name, want in grads_ref.items():
+        torch.testing.assert_close(grads[name].double(), want, rtol=1e-3, atol=1e-4 * want.abs().max().item(),
+                                   msg=name)
 
 
 def test_uncovered_shapes_and_gradients_take_the_composed_path():

@@ -1,4 +1,5 @@
-"""Every CPU selective-scan backend equals the float64 reference, forward and all gradients."""
+"""Every CPU selective-scan backend, and every build of the C kernel this CPU runs, equals the float64
+reference, forward and all gradients."""
 
 import pytest
 import torch
@@ -31,11 +32,7 @@ def native_available():
         pytest.skip(f"cpu backend unavailable: {why}")
 
 
-@pytest.mark.parametrize("backend", ["cpu", "torch"])
-@pytest.mark.parametrize("shape", SHAPES)
-def test_backend_matches_float64_reference(backend, shape):
-    if backend == "cpu":
-        native_available()
+def check_against_reference(backend, shape):
     inputs = make_inputs(*shape)
     weight = torch.randn(shape[0], shape[1] * shape[2], shape[4], dtype=torch.float64)
     ref = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
@@ -51,10 +48,24 @@ def test_backend_matches_float64_reference(backend, shape):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=2e-5 * want.abs().max().item(), msg=name)
 
 
-@pytest.mark.parametrize("backend", ["cpu", "torch"])
-def test_optional_d_and_bias_and_no_softplus(backend):
-    if backend == "cpu":
-        native_available()
+@pytest.mark.parametrize("shape", SHAPES)
+def test_torch_backend_matches_float64_reference(shape):
+    check_against_reference("torch", shape)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_cpu_kernel_build_matches_float64_reference(cpu_variant, shape):
+    check_against_reference(cpu_variant, shape)
+
+
+def test_default_cpu_backend_uses_the_fastest_build_the_cpu_runs():
+    from posemamba_cli.ops.cpu_kernel import supported_isas
+
+    native_available()
+    assert get_backend("cpu").kernel.isa == supported_isas()[0]
+
+
+def check_optional_d_and_bias_and_no_softplus(backend):
     inputs = make_inputs(2, 2, 4, 16, 50, seed=3)
     inputs["delta"] = inputs["delta"].abs() + 0.01  # positive steps without softplus
     del inputs["D"], inputs["delta_bias"]
@@ -63,9 +74,16 @@ def test_optional_d_and_bias_and_no_softplus(backend):
     torch.testing.assert_close(y.double(), y_ref, rtol=1e-5, atol=1e-5)
 
 
-def test_full_width_block_forward_matches_reference():
+def test_optional_d_and_bias_and_no_softplus_torch():
+    check_optional_d_and_bias_and_no_softplus("torch")
+
+
+def test_optional_d_and_bias_and_no_softplus_each_cpu_build(cpu_variant):
+    check_optional_d_and_bias_and_no_softplus(cpu_variant)
+
+
+def test_full_width_block_forward_matches_reference(cpu_variant):
     """The real PoseMamba-S size (K*Di = 512, L = 243*17) so no size-dependent miscompile slips through."""
-    native_available()
     g = torch.Generator().manual_seed(1)
     dim, groups, n_state, length = 512, 4, 16, 243 * 17
     u = torch.randn(1, dim, length, generator=g)
@@ -75,7 +93,7 @@ def test_full_width_block_forward_matches_reference():
     C = torch.randn(1, groups, n_state, length, generator=g)
     D = torch.ones(dim)
     bias = torch.randn(dim, generator=g) * 0.3 - 3
-    y = selective_scan(u, delta, A, B, C, D, bias, backend="cpu")
+    y = selective_scan(u, delta, A, B, C, D, bias, backend=cpu_variant)
     y_torch = selective_scan(u, delta, A, B, C, D, bias, backend="torch")
     torch.testing.assert_close(y, y_torch, rtol=1e-4, atol=1e-4)
     # spot-check 40 channels straddling groups 1 and 2 against the float64 loop
@@ -97,13 +115,3 @@ def test_unknown_backend_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown selective-scan backend"):
         selective_scan(**{k: v.float() for k, v in make_inputs(1, 2, 2, 4, 9).items()}, backend="nope")
 
-
-def test_fallback_when_no_compiler(monkeypatch, tmp_path):
-    from posemamba_cli.ops.scan_cpu import CpuNativeBackend
-
-    monkeypatch.setenv("POSEMAMBA_CACHE", str(tmp_path))
-    monkeypatch.setenv("CC", "definitely-not-a-compiler")
-    monkeypatch.setenv("PATH", str(tmp_path))  # no cc, gcc or clang either
-    backend = CpuNativeBackend()
-    ok, why = backend.availability()
-    assert not ok and "no C compiler" in why

@@ -15,7 +15,7 @@ def info() -> None:
     import torch
 
     from posemamba_cli import __version__, settings
-    from posemamba_cli.ops import backend_status
+    from posemamba_cli.ops import backend_status, get_backend
 
     console = Console()
     table = Table(title="posemamba info", show_header=False)
@@ -31,6 +31,10 @@ def info() -> None:
         cuda = f"{torch.version.cuda}: {', '.join(names)}"
     table.add_row("cuda", cuda)
     table.add_row("cpu", f"{platform.processor() or platform.machine()}, {_cpu_count()} cores")
+    cpu_scan = get_backend("cpu")
+    kernel = cpu_scan.kernel  # which build of the CPU kernel, and from where: install time or run time
+    table.add_row("cpu scan kernel", kernel.describe() if kernel else
+                  f"[yellow]none, PyTorch fallback[/yellow]: {cpu_scan.availability()[1]}")
     for name, (ok, why) in backend_status().items():
         state = "[green]available[/green]" if ok else f"[yellow]unavailable[/yellow]: {why}"
         table.add_row(f"scan backend {name}", state)

@@ -1,13 +1,16 @@
 """Selective-scan ops: `selective_scan` dispatches to a registered backend; the reference sits beside."""
 
+import functools
+
 from posemamba_cli.ops.backend import ScanBackend, ScanBackendError, backend_names, get_backend, register_backend
+from posemamba_cli.ops.cross_scan import cross_selective_scan
+from posemamba_cli.ops.kernel_variants import machine_isas
 from posemamba_cli.ops.scan_cpu import CpuNativeBackend
-from posemamba_cli.ops.scan_reference import selective_scan_reference
 from posemamba_cli.ops.scan_cuda import CudaExtBackend
+from posemamba_cli.ops.scan_reference import selective_scan_reference
 from posemamba_cli.ops.scan_torch import TorchBackend
 from posemamba_cli.ops.scan_triton import TritonBackend
 from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan
-from posemamba_cli.ops.cross_scan import cross_selective_scan
 
 register_backend("triton", TritonBackend, priority=20)
 # The CUDA extension is faster than Triton in forward+backward on an H100 but slower in the forward at
@@ -15,6 +18,8 @@ register_backend("triton", TritonBackend, priority=20)
 # POSEMAMBA_SCAN_BACKEND=cuda for training.
 register_backend("cuda", CudaExtBackend, priority=15)
 register_backend("cpu", CpuNativeBackend, priority=10)
+for _isa in machine_isas():  # one build forced: "cpu-avx2" etc., for tests and benchmarks
+    register_backend(f"cpu-{_isa}", functools.partial(CpuNativeBackend, _isa), priority=-1)  # never "auto"
 register_backend("torch", TorchBackend, priority=0)
 
 

@@ -45,7 +45,7 @@ class ScanBackend(Protocol):
 @dataclass
 class _Entry:
     factory: Callable[[], ScanBackend]
-    priority: int  # higher is preferred by "auto" among available backends of a device type
+    priority: int  # higher is preferred by "auto" among available backends of a device type; < 0: by name only
     instance: ScanBackend | None = None
 
 
@@ -73,6 +73,8 @@ def backend_names() -> list[str]:
 def best_backend(device_type: str) -> ScanBackend | None:
     """The highest-priority available backend for a device type, or None."""
     for name in backend_names():
+        if _REGISTRY[name].priority < 0:
+            break
         backend = get_backend(name)
         if backend.device_type == device_type and backend.availability()[0]:
             return backend

@@ -1,7 +1,8 @@
-"""Compile a C source shipped with the package into a shared library, once, cached per machine.
+"""Compile a C source shipped with the package into a shared library at run time, once, cached per machine.
 
-No torch headers and no Python API are involved, so a build takes well under a second. Where no C
-compiler exists, or the build fails, `load_library` raises `BuildError` and callers fall back.
+The last resort before the PyTorch fallback: normally the libraries are built at install time (setup.py)
+and `cpu_kernel` loads those. No torch headers and no Python API are involved, so a build takes about a
+second. Where no C compiler exists, or the build fails, `load_library` raises `BuildError`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from posemamba_cli import settings
+from posemamba_cli.ops.kernel_variants import COMMON_FLAGS, DIGEST_MACRO, ISA_FLAGS, source_digest
 
 
 class BuildError(RuntimeError):
@@ -33,42 +35,30 @@ def _compiler() -> str:
     raise BuildError("no C compiler found (set CC or install gcc)")
 
 
-def _cpu_signature() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line
-    except OSError:
-        pass
-    return platform.processor()
+def _flags(isa: str, source: Path) -> list[str]:
+    digest = f'-D{DIGEST_MACRO}="{source_digest(source.parent)}"'  # as setup.py marks its builds
+    return [*COMMON_FLAGS, *ISA_FLAGS[isa], digest, "-fPIC", "-shared"]
 
 
-def _flags() -> list[str]:
-    flags = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-fPIC", "-shared", "-std=gnu11"]
-    if platform.machine() in ("x86_64", "AMD64", "aarch64", "arm64"):
-        flags.append("-march=native")
-    if "avx512f" in _cpu_signature():
-        flags.append("-mprefer-vector-width=512")
-    return flags
-
-
-def load_library(source: Path) -> ctypes.CDLL:
-    """Build `source` (or reuse the cached build) and load it with ctypes."""
+def load_library(source: Path, isa: str = "generic") -> ctypes.CDLL:
+    """Build `source` for `isa` (or reuse the cached build) and load it with ctypes."""
     if settings.native_disabled():
         raise BuildError("native kernels disabled by POSEMAMBA_NO_NATIVE")
     cc = _compiler()
-    flags = _flags()
+    flags = _flags(isa, source)
+    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
     key = hashlib.sha256(
-        source.read_bytes() + " ".join([cc, *flags, platform.machine(), _cpu_signature()]).encode()
+        source.read_bytes() + headers + " ".join([cc, *flags, platform.machine()]).encode()
     ).hexdigest()[:16]
     out_dir = cache_dir()
-    target = out_dir / f"{source.stem}-{key}.so"
+    target = out_dir / f"{source.stem}-{isa}-{key}.so"
     if not target.exists():
         out_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=out_dir)
         os.close(fd)
         try:
-            proc = subprocess.run([cc, *flags, str(source), "-o", tmp, "-lm"], capture_output=True, text=True)
+            proc = subprocess.run([cc, *flags, str(source), "-o", tmp, "-lm"], capture_output=True, text=True,
+                                  check=False)
             if proc.returncode != 0:
                 raise BuildError(f"{Path(cc).name} failed on {source.name}: {proc.stderr.strip()[:500]}")
             os.replace(tmp, target)

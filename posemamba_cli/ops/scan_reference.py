@@ -32,9 +32,10 @@ def selective_scan_reference(
     drive = torch.einsum("bdl,bdnl,bdl->bdln", delta, Bx, u)  # delta_t B_t u_t
     h = u.new_zeros(batch, dim, n_state)
     ys = []
-    for t in range(length):
-        h = decay[:, :, t] * h + drive[:, :, t]
-        ys.append(torch.einsum("bdn,bdn->bd", h, Cx[:, :, :, t]))
+    # unbind, not indexing: autograd then gathers the steps' gradients once instead of once per step
+    for decay_t, drive_t, C_t in zip(decay.unbind(2), drive.unbind(2), Cx.unbind(3)):
+        h = decay_t * h + drive_t
+        ys.append(torch.einsum("bdn,bdn->bd", h, C_t))
     y = torch.stack(ys, dim=-1)
     if D is not None:
         y = y + u * D.to(dtype)[:, None]

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan_vec.h"
+
 #define CHUNK 64
 #define MAXN 64
 
@@ -48,12 +50,6 @@ static inline float exp_approx(float x) {
     s.i = ((int32_t)n + 127) << 23;
     return p * s.f;
 }
-
-/* log(1 + e) for e in [0, 1]: 2 atanh(s), s = e / (2 + e) <= 1/3, odd series to s^13 (~3e-8). */
-/* log1p(e) = 2 atanh(s), s = e / (2 + e): 2 s (1 + s^2/3 + ... + s^12/13), for a float or a 16-lane vector. */
-#define ATANH_SERIES(s2) \
-    (((((((s2) * (1.0f / 13.0f) + 1.0f / 11.0f) * (s2) + 1.0f / 9.0f) * (s2) + 1.0f / 7.0f) * (s2) + 1.0f / 5.0f) \
-      * (s2) + 1.0f / 3.0f) * (s2) + 1.0f)
 
 static inline float log1p_unit(float e) {
     const float s = e / (2.0f + e), s2 = s * s;
@@ -112,7 +108,7 @@ typedef int32_t v16i __attribute__((vector_size(64)));
 static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
 
 /* 2^x for x <= 0 (and moderate x > 0): x = n + f, |f| <= 1/2, 2^f by a polynomial, scaled by 2^n. */
-static inline v16 exp2_frac(v16 f) {
+static inline v16 exp2_frac16(v16 f) {
     /* near-minimax degree 5 for 2^f on [-1/2, 1/2]: relative error < 2e-7 in float32 */
     v16 p = f * 1.3264631541e-3f + 9.6714868816e-3f;
     p = p * f + 5.5507337428e-2f;
@@ -123,16 +119,15 @@ static inline v16 exp2_frac(v16 f) {
 }
 
 #ifdef __AVX512F__
-#include <immintrin.h>
-static inline v16 vexp2(v16 x) {
+static inline v16 vexp2_16(v16 x) {
     const __m512 xv = (__m512)x;
     const __m512 n = _mm512_roundscale_ps(xv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const v16 f = (v16)_mm512_sub_ps(xv, n);
-    const v16 p = exp2_frac(f);
+    const v16 p = exp2_frac16(f);
     return (v16)_mm512_scalef_ps((__m512)p, n); /* exact 2^n scaling; underflows cleanly to 0 */
 }
 #else
-static inline v16 vexp2(v16 x) {
+static inline v16 vexp2_16(v16 x) {
     const v16 zero = {0}, lo = zero - 126.0f, hi = zero + 126.0f;
     v16i m = x < lo;
     x = (v16)(((v16i)lo & m) | ((v16i)x & ~m));
@@ -142,7 +137,7 @@ static inline v16 vexp2(v16 x) {
     const v16 t = x + magic;
     const v16i n = (v16i)t - (v16i)magic;
     const v16 f = x - (t - magic);
-    return exp2_frac(f) * (v16)((n + 127) << 23);
+    return exp2_frac16(f) * (v16)((n + 127) << 23);
 }
 #endif
 
@@ -172,10 +167,10 @@ static void fwd_rows16(const float *const *u, const float *const *dt, const floa
         const v16 bt = load16(B + t * 16), ct = load16(C + t * 16);
         const float d0 = dt[0][t], d1 = dt[1][t], d2 = dt[2][t], d3 = dt[3][t];
         const float x0 = u[0][t], x1 = u[1][t], x2 = u[2][t], x3 = u[3][t];
-        h0 = vexp2(d0 * a0) * h0 + (d0 * x0) * bt;
-        h1 = vexp2(d1 * a1) * h1 + (d1 * x1) * bt;
-        h2 = vexp2(d2 * a2) * h2 + (d2 * x2) * bt;
-        h3 = vexp2(d3 * a3) * h3 + (d3 * x3) * bt;
+        h0 = vexp2_16(d0 * a0) * h0 + (d0 * x0) * bt;
+        h1 = vexp2_16(d1 * a1) * h1 + (d1 * x1) * bt;
+        h2 = vexp2_16(d2 * a2) * h2 + (d2 * x2) * bt;
+        h3 = vexp2_16(d3 * a3) * h3 + (d3 * x3) * bt;
         const v16 s = hsum4x16(ct * h0, ct * h1, ct * h2, ct * h3);
         y[0][t] = s[0] + dval[0] * x0;
         y[1][t] = s[4] + dval[1] * x1;
@@ -200,7 +195,7 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
         const float *cc = C + (b * groups + g) * L * N;
         /* rows [row, row + ROWS) must share the batch and group to go together */
         const int64_t group_end = b * dim + (g + 1) * per_group;
-        if (N == 16 && row + ROWS <= row1 && row + ROWS <= group_end) {
+        if (SCAN_ROWS16 && N == 16 && row + ROWS <= row1 && row + ROWS <= group_end) {
             const float *us[ROWS], *dts[ROWS];
             float *ys[ROWS], dv[ROWS];
             for (int r = 0; r < ROWS; r++) {
@@ -222,54 +217,66 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
     return 0;
 }
 
-/* softplus(x) with torch's threshold (x > 20 passes through): max(x, 0) + log1p(exp(-|x|)), lane-wise. */
-static inline v16 vsoftplus(v16 x) {
-    const v16 zero = {0};
-    const v16 ax = (v16)((v16i)x & 0x7fffffff);
-    const v16 e = vexp2(ax * -1.44269504088896341f);
-    const v16 s = e / (e + 2.0f), s2 = s * s;
-    const v16 sp = (v16)((v16i)x & (x > zero)) + 2.0f * s * ATANH_SERIES(s2);
-    const v16i big = x > zero + 20.0f;
-    return (v16)(((v16i)x & big) | ((v16i)sp & ~big));
+#define MAXR 16
+#define TCHUNK 64 /* time steps per chunk: their dt, dt * u and partial y stay in L1 between state passes */
+
+/* SCAN_SPASS states of VL channels over the T steps of a chunk: h_n = 2^(dt a_n) h_n + dt u B_n and
+ * y += C_n h_n, where B_n = bc[order[t] * proj_step + n] and C_n the same + 16. a is A * log2(e); the states
+ * live in memory between passes. */
+static inline __attribute__((always_inline)) void state_pass(
+    vf *restrict hs, const vf *restrict as, const float *restrict bc, int64_t proj_step,
+    const int32_t *restrict order, int64_t T, const vf *restrict dtb, const vf *restrict dtxb, vf *restrict yb) {
+    vf h[SCAN_SPASS];
+    for (int n = 0; n < SCAN_SPASS; n++) h[n] = hs[n];
+    for (int64_t t = 0; t < T; t++) {
+        const float *restrict q = bc + (int64_t)order[t] * proj_step;
+        const vf dt = dtb[t], dtx = dtxb[t];
+        vf yv = yb[t];
+#pragma GCC unroll 16
+        for (int n = 0; n < SCAN_SPASS; n++) {
+            h[n] = vexp2(dt * as[n]) * h[n] + dtx * q[n];
+            yv += q[16 + n] * h[n];
+        }
+        yb[t] = yv;
+    }
+    for (int n = 0; n < SCAN_SPASS; n++) hs[n] = h[n];
 }
 
-#define MAXR 16
-
-/* One group's scan for sixteen channels (one per lane): the states of all sixteen advance together, so the
- * state contraction needs no horizontal sums. Step l visits grid position p = order[l]; the group's
- * projections there are q = proj + p * proj_step: dt_low q[0..R-1], B q[R..R+15], C q[R+16..R+31].
- * u and y hold the sixteen channels contiguously at u + p * u_step and y + p * y_step. */
-static inline __attribute__((always_inline)) void cross_lanes16(
-    const float *restrict u, int64_t u_step, const float *restrict proj, int64_t proj_step,
-    const int32_t *restrict order, const float *w, int R, const float *bias, const float *A, const float *D,
-    float *restrict y, int64_t y_step, int64_t P, int accumulate) {
-    v16 a[16], wv[MAXR], h[16], bv, dv;
+/* One group's scan for VL channels (one per lane), N = 16 states. Step l visits grid position p = order[l];
+ * the group's projections there are q = proj + p * proj_step: dt_low q[0..R-1], B q[R..R+15], C q[R+16..].
+ * u and y hold the VL channels contiguously at u + p * u_step and y + p * y_step. The time axis is cut into
+ * chunks; per chunk, delta and dt * u are formed once, then the states advance pass by pass. */
+static void cross_group(const float *restrict u, int64_t u_step, const float *restrict proj, int64_t proj_step,
+                        const int32_t *restrict order, const float *w, int R, const float *bias, const float *A,
+                        const float *D, float *restrict y, int64_t y_step, int64_t P, int accumulate) {
+    vf a[16], h[16], wv[MAXR], bv, dv;
+    vf dtb[TCHUNK], dtxb[TCHUNK], yb[TCHUNK];
     for (int n = 0; n < 16; n++) {
-        h[n] = (v16){0};
-        for (int j = 0; j < 16; j++) a[n][j] = A[j * 16 + n] * 1.44269504088896341f;
+        h[n] = (vf){0};
+        for (int j = 0; j < VL; j++) a[n][j] = A[j * 16 + n] * LOG2E;
     }
     for (int i = 0; i < R; i++)
-        for (int j = 0; j < 16; j++) wv[i][j] = w[j * R + i];
-    for (int j = 0; j < 16; j++) {
+        for (int j = 0; j < VL; j++) wv[i][j] = w[j * R + i];
+    for (int j = 0; j < VL; j++) {
         bv[j] = bias ? bias[j] : 0.0f;
         dv[j] = D ? D[j] : 0.0f;
     }
-    for (int64_t l = 0; l < P; l++) {
-        const int64_t p = order[l];
-        const float *q = proj + p * proj_step;
-        v16 x = bv;
-        for (int i = 0; i < R; i++) x += wv[i] * q[i];
-        const v16 dt = vsoftplus(x), uv = load16(u + p * u_step), dtx = dt * uv;
-        const float *restrict bq = q + R, *restrict cq = q + R + 16;
-        v16 yv = dv * uv;
-#pragma GCC unroll 16
-        for (int n = 0; n < 16; n++) {
-            h[n] = vexp2(dt * a[n]) * h[n] + dtx * bq[n];
-            yv += cq[n] * h[n];
+    for (int64_t l0 = 0; l0 < P; l0 += TCHUNK) {
+        const int64_t T = P - l0 < TCHUNK ? P - l0 : TCHUNK;
+        const int32_t *restrict ord = order + l0;
+        for (int64_t t = 0; t < T; t++) {
+            const int64_t p = ord[t];
+            const float *restrict q = proj + p * proj_step;
+            vf x = bv;
+            for (int i = 0; i < R; i++) x += wv[i] * q[i];
+            const vf dt = vsoftplus(x), uv = vload(u + p * u_step);
+            dtb[t] = dt;
+            dtxb[t] = dt * uv;
+            yb[t] = accumulate ? dv * uv + vload(y + p * y_step) : dv * uv;
         }
-        float *yp = y + p * y_step;
-        if (accumulate) yv += load16(yp);
-        memcpy(yp, &yv, sizeof yv);
+        for (int s0 = 0; s0 < 16; s0 += SCAN_SPASS)
+            state_pass(h + s0, a + s0, proj + R + s0, proj_step, ord, T, dtb, dtxb, yb);
+        for (int64_t t = 0; t < T; t++) vstore(y + (int64_t)ord[t] * y_step, yb[t]);
     }
 }
 
@@ -282,31 +289,31 @@ static inline __attribute__((always_inline)) void cross_lanes16(
  *   order  : order[k * P + l] is the grid position visited at step l
  *   dt_w   : (K * Di, R); bias, D: (K * Di,) or NULL; A: (K * Di, N)
  *   y      : y[b * y_sb + pos * y_sp + d], overwritten with the sum over groups, channels-last
- * Work is split over units = (batch, block of sixteen channels); each unit owns its part of y.
- * Returns -1 unless N == 16, R <= 16 and Di is a multiple of sixteen.
+ * Work is split over units = (batch, block of scan_lanes() channels); each unit owns its part of y.
+ * Returns -1 unless N == 16, R <= 16 and Di is a multiple of scan_lanes().
  */
 int cross_scan_fwd(const float *const *us, int64_t u_sb, int64_t u_sp, const float *const *proj, int64_t proj_sb,
                    int64_t proj_sp, const int32_t *order, const float *dt_w, const float *bias, const float *A,
                    const float *D, float *y, int64_t y_sb, int64_t y_sp, int64_t K, int64_t Di, int64_t P,
                    int64_t R, int64_t N, int64_t unit0, int64_t unit1) {
-    if (N != 16 || R > MAXR || Di % 16) return -1;
-    const int64_t blocks = Di / 16;
+    if (N != 16 || R > MAXR || Di % VL) return -1;
+    const int64_t blocks = Di / VL;
     for (int64_t unit = unit0; unit < unit1; unit++) {
-        const int64_t b = unit / blocks, d0 = (unit % blocks) * 16;
-        float *yb = y + b * y_sb + d0;
+        const int64_t b = unit / blocks, d0 = (unit % blocks) * VL;
         for (int64_t k = 0; k < K; k++) {
             const int64_t c = k * Di + d0;
-            const float *ub = us[k] + b * u_sb + d0, *pb = proj[k] + b * proj_sb;
-            const float *bs = bias ? bias + c : NULL, *ds = D ? D + c : NULL;
-            if (k == 0) /* two call sites: each inlined copy has its store kind fixed */
-                cross_lanes16(ub, u_sp, pb, proj_sp, order, dt_w + c * R, (int)R, bs, A + c * N, ds, yb, y_sp, P, 0);
-            else
-                cross_lanes16(ub, u_sp, pb, proj_sp, order + k * P, dt_w + c * R, (int)R, bs, A + c * N, ds, yb,
-                              y_sp, P, 1);
+            cross_group(us[k] + b * u_sb + d0, u_sp, proj[k] + b * proj_sb, proj_sp, order + k * P, dt_w + c * R,
+                        (int)R, bias ? bias + c : NULL, A + c * N, D ? D + c : NULL, y + b * y_sb + d0, y_sp, P,
+                        k > 0);
         }
     }
     return 0;
 }
+
+/* The instruction set this copy was compiled for, and its lanes (channels per cross-scan unit). */
+const char *scan_isa(void) { return SCAN_ISA; }
+int scan_lanes(void) { return VL; }
+
 
 static inline void bwd_row(const float *restrict u, const float *restrict dt, const float *restrict A,
                            const float *restrict B, const float *restrict C, float dval,
@@ -394,7 +401,7 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
             const v16 bt = load16(B + t * 16);
             for (int r = 0; r < ROWS; r++) {
                 const float d = dt[r][t];
-                h[r] = vexp2(d * a2[r]) * h[r] + (d * u[r][t]) * bt;
+                h[r] = vexp2_16(d * a2[r]) * h[r] + (d * u[r][t]) * bt;
             }
         }
     }
@@ -405,7 +412,7 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
             const v16 bt = load16(B + t * 16);
             for (int r = 0; r < ROWS; r++) {
                 const float d = dt[r][t];
-                const v16 e = vexp2(d * a2[r]);
+                const v16 e = vexp2_16(d * a2[r]);
                 h[r] = e * h[r] + (d * u[r][t]) * bt;
                 abuf[(t - t0) * ROWS + r] = e;
                 hbuf[(t - t0) * ROWS + r] = h[r];
@@ -473,7 +480,7 @@ int scan_bwd(const float *u, const float *delta, const float *bias, int softplus
         int64_t c = g * per_group;
         const int64_t c_end = (g + 1) * per_group;
         while (c < c_end) {
-            const int rows = (N == 16 && c + ROWS <= c_end) ? ROWS : 1;
+            const int rows = (SCAN_ROWS16 && N == 16 && c + ROWS <= c_end) ? ROWS : 1;
             const int64_t row = b * dim + c;
             for (int r = 0; r < rows; r++)
                 make_dt(delta + (row + r) * L, bias ? bias[c + r] : 0.0f, softplus, dt + r * L, slope + r * L, L);
@@ -513,3 +520,9 @@ done:
     free(bound); free(hbuf); free(abuf); free(dt); free(slope); free(vbound); free(vh); free(va);
     return status;
 }
+
+/* The digest of the sources this library was built from (set by setup.py; empty in run-time builds). */
+#ifndef POSEMAMBA_KERNEL_DIGEST
+#define POSEMAMBA_KERNEL_DIGEST ""
+#endif
+const char *kernel_source_digest(void) { return POSEMAMBA_KERNEL_DIGEST; }

@@ -1,0 +1,127 @@
+/*
+ * The vector type and the few primitives the CPU scan kernels need, sized to the instruction set the file
+ * is compiled for. scan_cpu.c is built once per ISA (see ops/cbuild.py and setup.py):
+ *
+ *   SCAN_ISA  lanes  states per pass  exp2 by
+ *   avx512    16     16               roundscale + scalef (32 zmm registers hold h[16] and the temporaries)
+ *   avx2       8      8               round + integer exponent add (16 ymm: h[8], a[8] from memory)
+ *   neon       4      8               vrndn + integer exponent add (32 q registers)
+ *   generic    4      8               plain vector C (SSE2 on x86-64, whatever the compiler targets elsewhere)
+ *
+ * A "lane" is one channel: the fused cross scan advances VL channels of one group together, so the state
+ * contraction needs no horizontal sums. SCAN_SPASS states are kept in registers at a time; the others wait
+ * in memory for their own pass over the same time chunk.
+ *
+ * SCAN_ROWS16: whether the plain scan (scan_fwd / scan_bwd, the training path) runs N = 16 four channels at a
+ * time with the 16 states as one 64-byte vector. Where that vector is two ymm registers (AVX2) the state no
+ * longer fits and the auto-vectorised one-channel loops are 1.7x (forward) and 2.8x (backward) faster.
+ */
+#ifndef POSEMAMBA_SCAN_VEC_H
+#define POSEMAMBA_SCAN_VEC_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define SCAN_ISA "avx512"
+#define VL 16
+#define SCAN_SPASS 16
+#define SCAN_ROWS16 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define SCAN_ISA "avx2"
+#define VL 8
+#define SCAN_SPASS 8
+#define SCAN_ROWS16 0
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define SCAN_ISA "neon"
+#define VL 4
+#define SCAN_SPASS 8
+#define SCAN_ROWS16 1
+#else
+#define SCAN_ISA "generic"
+#define VL 4
+#define SCAN_SPASS 8
+#define SCAN_ROWS16 1
+#endif
+
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef int32_t vi __attribute__((vector_size(VL * 4)));
+
+#define LOG2E 1.44269504088896341f
+
+static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
+static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
+static inline vf vsplat(float x) { return (vf){0} + x; }
+
+/* 2^f for |f| <= 1/2: near-minimax degree 5, relative error < 2e-7 in float32. */
+static inline vf exp2_frac(vf f) {
+    vf p = f * 1.3264631541e-3f + 9.6714868816e-3f;
+    p = p * f + 5.5507337428e-2f;
+    p = p * f + 2.4022242493e-1f;
+    p = p * f + 6.9314697778e-1f;
+    p = p * f + 1.0f;
+    return p;
+}
+
+/* 2^x lane-wise for x <= 0 (and moderate x > 0). Below -125 the result is 2^-125 or 0, not the exact
+ * tiny value: in the scan it multiplies a state that is then negligible either way. */
+#if defined(__AVX512F__)
+/* 2^f for 0 <= f < 1: degree 5 fitted for relative error, < 1.8e-7 in float32. */
+static inline vf exp2_unit(vf f) {
+    vf p = f * 1.8762329452e-3f + 8.9925840313e-3f;
+    p = p * f + 5.5823604462e-2f;
+    p = p * f + 2.4015452989e-1f;
+    p = p * f + 6.9315296818e-1f;
+    p = p * f + 9.9999992692e-1f;
+    return p;
+}
+
+static inline vf vexp2(vf x) {
+    const vf f = (vf)_mm512_reduce_ps((__m512)x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); /* x - floor(x) */
+    return (vf)_mm512_scalef_ps((__m512)exp2_unit(f), (__m512)x); /* times 2^floor(x), exactly; 0 below */
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+static inline vf vexp2(vf x) {
+    x = (vf)_mm256_max_ps((__m256)x, _mm256_set1_ps(-125.0f));
+    const __m256 n = _mm256_round_ps((__m256)x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const vf p = exp2_frac(x - (vf)n);
+    return (vf)((vi)p + ((vi)_mm256_cvtps_epi32(n) << 23)); /* p in [0.7, 1.5): add n to its exponent */
+}
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+static inline vf vexp2(vf x) {
+    x = (vf)vmaxq_f32((float32x4_t)x, vdupq_n_f32(-125.0f));
+    const float32x4_t n = vrndnq_f32((float32x4_t)x);
+    const vf p = exp2_frac(x - (vf)n);
+    return (vf)((vi)p + ((vi)vcvtq_s32_f32(n) << 23));
+}
+#else
+static inline vf vexp2(vf x) {
+    const vi low = x < -125.0f;
+    x = (vf)(((vi)vsplat(-125.0f) & low) | ((vi)x & ~low));
+    const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    const vf t = x + magic;
+    const vf p = exp2_frac(x - (t - magic));
+    return (vf)((vi)p + (((vi)t - (vi)magic) << 23));
+}
+#endif
+
+/* log1p(e) = 2 atanh(s), s = e / (2 + e) <= 1/3: 2 s (1 + s^2/3 + ... + s^12/13), ~3e-8. */
+#define ATANH_SERIES(s2) \
+    (((((((s2) * (1.0f / 13.0f) + 1.0f / 11.0f) * (s2) + 1.0f / 9.0f) * (s2) + 1.0f / 7.0f) * (s2) + 1.0f / 5.0f) \
+      * (s2) + 1.0f / 3.0f) * (s2) + 1.0f)
+
+/* softplus(x) with torch's threshold (x > 20 passes through): max(x, 0) + log1p(exp(-|x|)), lane-wise. */
+static inline vf vsoftplus(vf x) {
+    const vf zero = {0};
+    const vf ax = (vf)((vi)x & 0x7fffffff);
+    const vf e = vexp2(ax * -LOG2E);
+    const vf s = e / (e + 2.0f), s2 = s * s;
+    const vf sp = (vf)((vi)x & (x > zero)) + 2.0f * s * ATANH_SERIES(s2);
+    const vi big = x > zero + 20.0f;
+    return (vf)(((vi)x & big) | ((vi)sp & ~big));
+}
+
+#endif

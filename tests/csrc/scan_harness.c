@@ -1,0 +1,82 @@
+/*
+ * Runs the CPU scan kernel on inputs read from stdin and writes its outputs to stdout, so that a build for
+ * another architecture can be tested under an emulator (tests/test_kernel_aarch64.py). Little-endian int64
+ * sizes, then float32 / int32 arrays, in the order read below; the layouts are scan_cpu.c's.
+ *   mode 0: write the build's ISA name
+ *   mode 1: cross_scan_fwd        K Di P R N batch | us proj order dt_w bias A D       -> y
+ *   mode 2: scan_fwd + scan_bwd   batch dim groups L N softplus | u delta bias A B C D gy
+ *                                 -> y du ddelta dA_part dD_part dbias_part dB dC
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *scan_isa(void);
+int cross_scan_fwd(const float *const *us, int64_t u_sb, int64_t u_sp, const float *const *proj, int64_t proj_sb,
+                   int64_t proj_sp, const int32_t *order, const float *dt_w, const float *bias, const float *A,
+                   const float *D, float *y, int64_t y_sb, int64_t y_sp, int64_t K, int64_t Di, int64_t P,
+                   int64_t R, int64_t N, int64_t unit0, int64_t unit1);
+int scan_lanes(void);
+int scan_fwd(const float *u, const float *delta, const float *bias, int softplus, const float *A, const float *B,
+             const float *C, const float *D, float *y, int64_t batch, int64_t dim, int64_t groups, int64_t L,
+             int64_t N, int64_t row0, int64_t row1);
+int scan_bwd(const float *u, const float *delta, const float *bias, int softplus, const float *A, const float *B,
+             const float *C, const float *D, const float *gy, float *du, float *ddelta, float *dA_part,
+             float *dD_part, float *dbias_part, float *dB, float *dC, int64_t batch, int64_t dim, int64_t groups,
+             int64_t L, int64_t N, int64_t unit0, int64_t unit1);
+
+static int64_t get_i64(void) {
+    int64_t v;
+    if (fread(&v, sizeof v, 1, stdin) != 1) exit(3);
+    return v;
+}
+
+static void *get(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size);
+    if (!p || fread(p, size, count, stdin) != count) exit(3);
+    return p;
+}
+
+static void put(const float *p, size_t count) { fwrite(p, sizeof(float), count, stdout); }
+
+int main(void) {
+    const int64_t mode = get_i64();
+    if (mode == 0) {
+        fputs(scan_isa(), stdout);
+        return 0;
+    }
+    if (mode == 1) {
+        const int64_t K = get_i64(), Di = get_i64(), P = get_i64(), R = get_i64(), N = get_i64(), b = get_i64();
+        float *us = get(K * b * P * Di, 4), *proj = get(K * b * P * (R + 2 * N), 4);
+        int32_t *order = get(K * P, 4);
+        float *dt_w = get(K * Di * R, 4), *bias = get(K * Di, 4), *A = get(K * Di * N, 4), *D = get(K * Di, 4);
+        const float *u_ptr[64], *p_ptr[64];
+        if (K > 64) return 4;
+        for (int64_t k = 0; k < K; k++) {
+            u_ptr[k] = us + k * b * P * Di;
+            p_ptr[k] = proj + k * b * P * (R + 2 * N);
+        }
+        float *y = calloc(b * P * Di, 4);
+        const int rc = cross_scan_fwd(u_ptr, P * Di, Di, p_ptr, P * (R + 2 * N), R + 2 * N, order, dt_w, bias, A, D,
+                                      y, P * Di, Di, K, Di, P, R, N, 0, b * Di / scan_lanes());
+        if (rc) return 5;
+        put(y, b * P * Di);
+        return 0;
+    }
+    const int64_t b = get_i64(), dim = get_i64(), groups = get_i64(), L = get_i64(), N = get_i64();
+    const int softplus = (int)get_i64();
+    float *u = get(b * dim * L, 4), *delta = get(b * dim * L, 4), *bias = get(dim, 4), *A = get(dim * N, 4);
+    float *B = get(b * groups * L * N, 4), *C = get(b * groups * L * N, 4), *D = get(dim, 4);
+    float *gy = get(b * dim * L, 4);
+    float *y = calloc(b * dim * L, 4), *du = calloc(b * dim * L, 4), *dd = calloc(b * dim * L, 4);
+    float *dA = calloc(b * dim * N, 4), *dD = calloc(b * dim, 4), *dbias = calloc(b * dim, 4);
+    float *dB = calloc(b * groups * L * N, 4), *dC = calloc(b * groups * L * N, 4);
+    if (scan_fwd(u, delta, bias, softplus, A, B, C, D, y, b, dim, groups, L, N, 0, b * dim)) return 5;
+    if (scan_bwd(u, delta, bias, softplus, A, B, C, D, gy, du, dd, dA, dD, dbias, dB, dC, b, dim, groups, L, N, 0,
+                 b * groups))
+        return 6;
+    put(y, b * dim * L); put(du, b * dim * L); put(dd, b * dim * L); put(dA, b * dim * N);
+    put(dD, b * dim); put(dbias, b * dim); put(dB, b * groups * L * N); put(dC, b * groups * L * N);
+    return 0;
+}

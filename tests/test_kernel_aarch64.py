@@ -1,0 +1,105 @@
+"""The NEON build of the CPU kernel (aarch64) equals the float64 reference, run under qemu-user on any machine.
+
+Needs Debian's gcc-aarch64-linux-gnu and qemu-user; skips with the reason where they are absent. On an
+aarch64 machine the NEON build is loaded natively and covered by the per-build tests instead.
+"""
+
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from posemamba_cli.model.posemamba import scan_orders
+from posemamba_cli.ops import cross_selective_scan, selective_scan_reference
+from posemamba_cli.ops.kernel_variants import COMMON_FLAGS, ISA_FLAGS
+
+CSRC = Path(__file__).resolve().parents[1] / "posemamba_cli" / "ops" / "csrc"
+HARNESS = Path(__file__).resolve().parent / "csrc" / "scan_harness.c"
+CC, QEMU, SYSROOT = "aarch64-linux-gnu-gcc", "qemu-aarch64", "/usr/aarch64-linux-gnu"
+
+
+@pytest.fixture(scope="module")
+def neon_binary(tmp_path_factory) -> Path:
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        pytest.skip("aarch64 here: the NEON build runs natively in the per-build tests")
+    missing = [tool for tool in (CC, QEMU) if shutil.which(tool) is None]
+    if missing or not Path(SYSROOT).is_dir():
+        pytest.skip(f"{', '.join(missing) or SYSROOT} absent (apt-get install gcc-aarch64-linux-gnu qemu-user)")
+    binary = tmp_path_factory.mktemp("neon") / "scan_harness"
+    flags = [*COMMON_FLAGS, *ISA_FLAGS["neon"]]
+    subprocess.run([CC, *flags, str(HARNESS), str(CSRC / "scan_cpu.c"), "-o", str(binary), "-lm"], check=True,
+                   capture_output=True)
+    assert run(binary, [np.array([0], np.int64)]) == b"neon"  # the build took the NEON path
+    return binary
+
+
+def run(binary: Path, parts: list[np.ndarray]) -> bytes:
+    data = b"".join(np.ascontiguousarray(p).tobytes() for p in parts)
+    proc = subprocess.run([QEMU, "-L", SYSROOT, str(binary)], input=data, capture_output=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, f"harness exit {proc.returncode}: {proc.stderr.decode()[:300]}"
+    return proc.stdout
+
+
+def f32(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to(torch.float32).contiguous().numpy()
+
+
+@pytest.mark.parametrize("dim,f,J,random_orders", [(32, 9, 17, False), (12, 7, 3, True)])
+def test_neon_cross_scan_matches_float64(neon_binary, dim, f, J, random_orders):
+    g = torch.Generator().manual_seed(0)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    K, R, N, P, batch = 4, 2, 16, f * J, 2
+    sources = [r(batch, dim, P) for _ in range(2)]
+    source_index = (0, 1, 0, 1)
+    xw, dtw, dtb = r(K, R + 2 * N, dim) / dim**0.5, r(K, dim, R) / R**0.5, r(K, dim) - 3.0
+    A = -(torch.rand(K * dim, N, generator=g, dtype=torch.float64) * 15 + 0.5)
+    D = r(K * dim)
+    orders = (torch.stack([torch.randperm(P, generator=g) for _ in range(K)]) if random_orders
+              else scan_orders(f, J, torch.device("cpu")))
+    want = cross_selective_scan(sources, source_index, orders, xw, dtw, dtb, A, D)  # float64: the reference loop
+    us = torch.stack([sources[s].transpose(1, 2) for s in source_index])  # (K, batch, P, Di) channels-last
+    proj = torch.einsum("kbpd,kcd->kbpc", us, xw)  # (K, batch, P, R + 2N), as the backend forms it
+    header = np.array([1, K, dim, P, R, N, batch], np.int64)
+    out = run(neon_binary, [header, f32(us), f32(proj), orders.to(torch.int32).numpy(), f32(dtw.reshape(K * dim, R)),
+                            f32(dtb.reshape(-1)), f32(A), f32(D)])
+    got = torch.from_numpy(np.frombuffer(out, np.float32).reshape(batch, P, dim).copy()).transpose(1, 2)
+    torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+
+
+def test_neon_scan_forward_and_gradients_match_float64(neon_binary):
+    g = torch.Generator().manual_seed(1)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    batch, groups, per_group, N, L = 2, 2, 6, 16, 150  # 6 channels: four-row blocks and single rows; 3 chunks
+    dim = groups * per_group
+    leaves = {"u": r(batch, dim, L), "delta": 0.5 * r(batch, dim, L),
+              "A": -(torch.rand(dim, N, generator=g, dtype=torch.float64) * 15.5 + 0.5),
+              "B": r(batch, groups, N, L), "C": r(batch, groups, N, L), "D": r(dim), "delta_bias": 0.3 * r(dim)}
+    leaves = {k: v.requires_grad_(True) for k, v in leaves.items()}
+    gy = r(batch, dim, L)
+    y = selective_scan_reference(**leaves)
+    (y * gy).sum().backward()
+    header = np.array([2, batch, dim, groups, L, N, 1], np.int64)
+    Bt, Ct = (leaves[k].transpose(-1, -2) for k in "BC")  # the kernel's (batch, groups, L, N)
+    out = run(neon_binary, [header, f32(leaves["u"]), f32(leaves["delta"]), f32(leaves["delta_bias"]),
+                            f32(leaves["A"]), f32(Bt), f32(Ct), f32(leaves["D"]), f32(gy)])
+    sizes = {"y": (batch, dim, L), "u": (batch, dim, L), "delta": (batch, dim, L), "A": (batch, dim, N),
+             "D": (batch, dim), "delta_bias": (batch, dim), "B": (batch, groups, L, N), "C": (batch, groups, L, N)}
+    flat = np.frombuffer(out, np.float32)
+    got, at = {}, 0
+    for name, shape in sizes.items():
+        n = int(np.prod(shape))
+        got[name] = torch.from_numpy(flat[at:at + n].reshape(shape).copy()).double()
+        at += n
+    assert at == flat.size
+    got["A"], got["D"], got["delta_bias"] = got["A"].sum(0), got["D"].sum(0), got["delta_bias"].sum(0)  # partials
+    got["B"], got["C"] = got["B"].transpose(-1, -2), got["C"].transpose(-1, -2)
+    want_y = y.detach()
+    torch.testing.assert_close(got["y"], want_y, rtol=1e-5, atol=1e-5 * want_y.abs().max().item())
+    for name, leaf in leaves.items():
+        want = leaf.grad
+        torch.testing.assert_close(got[name], want, rtol=1e-4, atol=2e-5 * want.abs().max().item(), msg=name)
