@@ -31,7 +31,8 @@ def infer(
     people: People = typer.Option(People.main, "--people", help="main: the largest, longest-seen person; all: every track."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     lifter: str = typer.Option("posemamba-b", "--lifter", help="PoseMamba weights: registry name or file."),
-    pose2d: str = typer.Option("hrnet-w48-384x288", "--pose2d", help="HRNet weights: registry name or file."),
+    pose2d: str = typer.Option("auto", "--pose2d", help="HRNet weights: registry name or file; auto: sized for the device."),
+    flip_2d: bool | None = typer.Option(None, "--flip-2d/--no-flip-2d", help="2D flip test (default: off for the CPU default, else on)."),
     decoding: Decoding = typer.Option(Decoding.auto, "--decoding", help="2D heatmap decoding (auto: from the registry entry)."),
     detector: str = typer.Option("yolo11n", "--detector", help="YOLO weights: registry name, file, or model yaml."),
     det_conf: float = typer.Option(0.3, "--det-conf", help="Person detection confidence threshold."),
@@ -40,6 +41,7 @@ def infer(
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Average the lifter with its horizontally flipped input."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Lifter windows per forward pass."),
     render: bool = typer.Option(True, "--render/--no-render", help="Write the overlay, 3D and side-by-side videos."),
+    sequential: bool = typer.Option(False, "--sequential", help="Run the stages one after another (no threads)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Estimate 3D poses for every frame of each video and write them with visualisations."""
@@ -57,11 +59,17 @@ def infer(
         raise PoseMambaError(f"{keypoints}: keypoint file not found")
     check_writable(output)
     dev = pick_device(device)
-    config = InferConfig(people=people.value, flip=flip, batch_size=batch_size, device=dev, render=render)
+    config = InferConfig(people=people.value, flip=flip, batch_size=batch_size, device=dev, render=render,
+                         concurrent=not sequential)  # fmt: skip
     lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
     det = est = kp = None
     if keypoints is None:
-        est = load_pose2d(pose2d, weights_dir, offline, dev, None if decoding is Decoding.auto else decoding.value)
+        from posemamba_cli.pose2d.choice import choose_pose2d
+
+        choice = choose_pose2d(pose2d, dev, flip_2d)
+        err.print(choice.describe(dev), highlight=False, soft_wrap=True)
+        est = load_pose2d(choice.name, weights_dir, offline, dev, None if decoding is Decoding.auto else decoding.value,
+                          flip_test=choice.flip_test, half=choice.half)  # fmt: skip
         det = load_detector(detector, weights_dir, offline, dev, conf=det_conf)
     else:
         kp = lambda info: load_keypoints(keypoints, info.n_frames, people.value, (info.width, info.height))  # noqa: E731

@@ -53,14 +53,17 @@ def load_lifter_model(name_or_path: str, weights_dir: str | Path | None, offline
 
 
 def load_pose2d(name_or_path: str, weights_dir: str | Path | None, offline: bool, device: str,
-                decoding: str | None = None, input_size: tuple[int, int] | None = None) -> Any:
-    """HRNet top-down estimator; input size and decoding from the registry entry unless given."""
+                decoding: str | None = None, input_size: tuple[int, int] | None = None,
+                flip_test: bool = True, half: bool = False) -> Any:
+    """HRNet top-down estimator (inference form: batch norms folded); size and decoding from the registry
+    entry unless given. `half` (CUDA only) runs the network in float16."""
     from posemamba_cli.pose2d import load_hrnet
 
     info = registry_model_info(name_or_path)
     size = input_size or (tuple(info["input_size"]) if "input_size" in info else None)
     path = resolve(name_or_path, weights_dir, offline)
-    return load_hrnet(path, input_size=size, decoding=decoding or info.get("decoding", "plain"), device=device)
+    return load_hrnet(path, input_size=size, decoding=decoding or info.get("decoding", "plain"), device=device,
+                      flip_test=flip_test, half=half and device.startswith("cuda"), fold=True)  # fmt: skip
 
 
 def load_detector(name_or_path: str, weights_dir: str | Path | None, offline: bool, device: str,

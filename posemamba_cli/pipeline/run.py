@@ -42,6 +42,7 @@ class InferConfig:
     render: bool = True
     min_track_frames: int = 3  # shorter tracks are ignored (detector flicker) unless nothing else exists
     video_preset: str = "superfast"  # x264 preset of the written videos (encoding dominates rendering)
+    concurrent: bool = True  # stages in their own threads (pipeline/concurrent.py); False: one after another
 
 
 @dataclass
@@ -259,8 +260,13 @@ def infer_video(
     else:
         if detector is None or pose2d is None:
             raise PoseMambaError("a person detector and a 2D pose model are needed (or give --keypoints)")
-        selected, n_frames = detect_and_track(info, detector, config, progress, times)
-        tracks = estimate_2d(info, selected, n_frames, pose2d, progress, times)
+        if config.concurrent:
+            from posemamba_cli.pipeline.concurrent import people_2d_concurrent
+
+            tracks, n_frames = people_2d_concurrent(info, detector, pose2d, config, progress, times)
+        else:
+            selected, n_frames = detect_and_track(info, detector, config, progress, times)
+            tracks = estimate_2d(info, selected, n_frames, pose2d, progress, times)
         info = VideoInfo(**{**info.__dict__, "n_frames": n_frames})
     filled = tracks.filled()
     poses = lift_people(filled, info, lifter, config, progress, times)
@@ -270,7 +276,10 @@ def infer_video(
         write_pose3d(stage, poses, filled, info.fps, info.width, info.height)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
         if config.render:
-            files += render_videos(info, filled, poses, stage, progress, times, config.video_preset)
+            from posemamba_cli.pipeline.concurrent import render_concurrent
+
+            render = render_concurrent if config.concurrent else render_videos
+            files += render(info, filled, poses, stage, progress, times, config.video_preset)
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files,
