@@ -42,6 +42,7 @@ def infer(
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Lifter windows per forward pass."),
     render: bool = typer.Option(True, "--render/--no-render", help="Write the overlay, 3D and side-by-side videos."),
     sequential: bool = typer.Option(False, "--sequential", help="Run the stages one after another (no threads)."),
+    skip_existing: bool = typer.Option(False, "--skip-existing", help="Pass over videos whose output folder is finished (restarts)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Estimate 3D poses for every frame of each video and write them with visualisations."""
@@ -58,7 +59,11 @@ def infer(
     if keypoints is not None and not keypoints.is_file():
         raise PoseMambaError(f"{keypoints}: keypoint file not found")
     check_writable(output)
-    dev = pick_device(device)
+    from posemamba_cli.pipeline import distributed
+    from posemamba_cli.pipeline.interrupts import terminate_as_interrupt
+
+    world = distributed.world_from_env()  # under torchrun: this rank runs its share of the videos
+    dev = distributed.rank_device(pick_device(device), world)
     config = InferConfig(people=people.value, flip=flip, batch_size=batch_size, device=dev, render=render,
                          concurrent=not sequential)  # fmt: skip
     lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
@@ -67,7 +72,8 @@ def infer(
         from posemamba_cli.pose2d.choice import choose_pose2d
 
         choice = choose_pose2d(pose2d, dev, flip_2d)
-        err.print(choice.describe(dev), highlight=False, soft_wrap=True)
+        if world.is_main:
+            err.print(choice.describe(dev), highlight=False, soft_wrap=True)
         est = load_pose2d(choice.name, weights_dir, offline, dev, None if decoding is Decoding.auto else decoding.value,
                           flip_test=choice.flip_test, half=choice.half)  # fmt: skip
         det = load_detector(detector, weights_dir, offline, dev, conf=det_conf)
@@ -75,20 +81,28 @@ def infer(
         kp = lambda info: load_keypoints(keypoints, info.n_frames, people.value, (info.width, info.height))  # noqa: E731
 
     names = _output_names(videos)
-    results, failures = [], []
-    with make_progress(console, disable=quiet) as progress:
-        for video, name in zip(videos, names):
-            try:
-                results.append(infer_video(video, output, lift_model, det, est, kp, config, progress, output_name=name))
-            except PoseMambaError as exc:
-                if len(videos) == 1:
-                    raise
-                failures.append(video)
-                err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-    if results:
-        console.print(summary_table(results))
-    if failures:
-        raise PoseMambaError(f"{len(failures)} of {len(videos)} videos failed (see above)")
+
+    def report(video: Path, message: str) -> None:
+        if len(videos) > 1:
+            err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+
+    created = distributed.start(world, dev)
+    with terminate_as_interrupt(), make_progress(console, disable=quiet or not world.is_main) as progress:
+        def run_one(video: Path, name: str):
+            return infer_video(video, output, lift_model, det, est, kp, config, progress, output_name=name)
+
+        outcome = distributed.run_videos(videos, names, output, run_one, world, skip_existing, report)
+    distributed.stop(created)  # not on errors: the other ranks may be waiting; torchrun stops them
+    if not world.is_main:
+        return  # rank 0 prints the one summary
+    if len(videos) == 1 and outcome.failures:
+        raise PoseMambaError(outcome.failures[0][1])
+    if outcome.skipped:
+        console.print(f"{len(outcome.skipped)} of {len(videos)} videos already finished (--skip-existing)")
+    if outcome.results:
+        console.print(summary_table(outcome.results))
+    if outcome.failures:
+        raise PoseMambaError(f"{len(outcome.failures)} of {len(videos)} videos failed (see above)")
 
 
 def _output_names(videos: list[Path]) -> list[str]:
