@@ -103,6 +103,7 @@ def test_torchrun_splits_the_folder_and_a_restart_skips_finished_videos(folder, 
     second = _run(_torchrun(*args), _env(log))
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count(SUMMARY) == 1  # rank 0 prints the one summary
+    assert second.stderr.count("2D model: hrnet-w32-256x192 without the flip test on cpu") == 1  # and the choice
     assert f"{len(finished)} of {len(VIDEOS)} videos already finished" in second.stdout
     redone = sorted(line.split() for line in log.read_text().splitlines())
     expected = [[str(VIDEOS.index(v) % 2), f"{v}.mp4"] for v in VIDEOS if v not in finished]
