@@ -1,19 +1,24 @@
 """Benchmark `posemamba infer` stage by stage on a 720p clip (random weights: they cost what trained ones do).
 
-    python benchmarks/bench_infer.py                          # 1280x720, 300 frames, YOLO11n, HRNet-W48 384x288, PoseMamba-B
-    python benchmarks/bench_infer.py --hrnet-width 32 --hrnet-size 192 256 --frames 300 --device cuda
+    python benchmarks/bench_infer.py                     # 1280x720, 300 frames, YOLO11n, the device's 2D default
+    python benchmarks/bench_infer.py --pose2d hrnet-w48-384x288 --frames 300 --device cuda
+    python benchmarks/bench_infer.py --modes concurrent   # only the concurrent pipeline
 
 The clip is the project's synthetic walker (one person per frame). YOLO runs on every frame for its cost, but
 a random-weight detector finds nobody, so the boxes handed to the tracker and HRNet are the clip's true person
-boxes. Prints frames per second of each stage and of the whole run, and the peak memory of the
-Python process (ffmpeg streams frame by frame). Timings are never asserted anywhere.
+boxes. Each mode (the concurrent pipeline, the sequential one) runs in its own process on the same clip, so
+that each reports its own peak memory; printed: seconds and frames per second of each stage (busy time of
+the stage's thread in the concurrent mode), of the whole run, peak memory, and the concurrent run's speed-up
+over the sequential one. Timings are never asserted anywhere.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +66,46 @@ class TimedYoloWithTrueBoxes:
         return self.boxes[self.t][None], np.array([0.9])
 
 
+SIZES = {"hrnet-w32-256x192": (32, (192, 256)), "hrnet-w48-384x288": (48, (288, 384))}
+
+
+def run_mode(args: argparse.Namespace) -> dict:
+    """One infer run in this process (`--mode`); returns its figures."""
+    retain_freed_memory()  # as the posemamba command does
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from posemamba_cli.model.posemamba import PoseMamba
+    from posemamba_cli.people import YoloPersonDetector
+    from posemamba_cli.pipeline import InferConfig, infer_video
+    from posemamba_cli.pose2d import load_hrnet
+    from posemamba_cli.pose2d.choice import choose_pose2d
+    from posemamba_cli.video.synthetic import make_synthetic_clip
+
+    clip = make_synthetic_clip(args.clip, args.frames, *args.size, audio=True)  # same frames: deterministic
+    k = clip.keypoints2d_coco
+    margin = 0.1 * (k[..., 1].max(-1) - k[..., 1].min(-1))[:, None]
+    boxes = np.concatenate([k.min(1) - margin, k.max(1) + margin], 1)
+    detector = TimedYoloWithTrueBoxes(YoloPersonDetector(args.detector, device=args.device), boxes)
+    choice = choose_pose2d(args.pose2d, args.device, args.flip_2d)
+    width, size = SIZES[choice.name]
+    pose2d = load_hrnet(random_hrnet_state(width), size, device=args.device, flip_test=choice.flip_test,
+                        half=choice.half, fold=not args.no_fold)  # fmt: skip
+    lifter = PoseMamba.from_preset(args.lifter).to(args.device).eval()
+    config = InferConfig(device=args.device, batch_size=args.batch_size, render=not args.no_render,
+                         concurrent=args.mode == "concurrent")  # fmt: skip
+    t0 = time.perf_counter()
+    result = infer_video(clip.path, args.out / args.mode, lifter, detector, pose2d, config=config)
+    total = time.perf_counter() - t0
+    figures = {
+        "mode": args.mode, "frames": result.n_frames, "seconds": total, "stages": result.times.seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "pose2d": choice.describe(args.device), "threads": torch.get_num_threads(),
+    }  # fmt: skip
+    if torch.cuda.is_available() and args.device.startswith("cuda"):
+        figures["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
@@ -68,63 +113,61 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--detector", default="yolo11n.yaml")
-    parser.add_argument("--hrnet-width", type=int, default=48, choices=(32, 48))
-    parser.add_argument("--hrnet-size", type=int, nargs=2, default=None, metavar=("W", "H"))
+    parser.add_argument("--pose2d", default="auto", choices=("auto", *SIZES), help="auto: the device's default")
+    parser.add_argument("--flip-2d", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--no-fold", action="store_true", help="HRNet without folded batch norms (as before)")
     parser.add_argument("--lifter", default="B", choices=("S", "B", "L"))
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
+    parser.add_argument("--no-render", action="store_true")
+    parser.add_argument("--modes", default="concurrent,sequential", help="comma-separated, run in this order")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the clip and outputs in this folder")
+    parser.add_argument("--mode", default=None, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
+    parser.add_argument("--clip", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    retain_freed_memory()  # as the posemamba command does
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.mode:
+        print("BENCH_JSON " + json.dumps(run_mode(args)))
+        return
 
     from rich.console import Console
     from rich.table import Table
 
-    from posemamba_cli.model.posemamba import PoseMamba
-    from posemamba_cli.people import YoloPersonDetector
-    from posemamba_cli.pipeline import InferConfig, infer_video
-    from posemamba_cli.pipeline.progress import make_progress
-    from posemamba_cli.pose2d import load_hrnet
-    from posemamba_cli.video.synthetic import make_synthetic_clip
-
     console = Console()
-    work = Path(tempfile.mkdtemp(prefix="bench_infer_"))
-    width, height = args.size
-    t0 = time.perf_counter()
-    clip = make_synthetic_clip(work / "clip720.mp4", args.frames, width, height, audio=True)
-    console.print(f"clip: {width}x{height}, {args.frames} frames, made in {time.perf_counter() - t0:.1f} s")
-    k = clip.keypoints2d_coco
-    margin = 0.1 * (k[..., 1].max(-1) - k[..., 1].min(-1))[:, None]
-    boxes = np.concatenate([k.min(1) - margin, k.max(1) + margin], 1)
-    detector = TimedYoloWithTrueBoxes(YoloPersonDetector(args.detector, device=args.device), boxes)
-    pose2d = load_hrnet(random_hrnet_state(args.hrnet_width), tuple(args.hrnet_size) if args.hrnet_size else None,
-                        device=args.device)  # fmt: skip
-    lifter = PoseMamba.from_preset(args.lifter).to(args.device).eval()
-    config = InferConfig(device=args.device, batch_size=args.batch_size)
-    out = args.keep or work / "out"
-    t0 = time.perf_counter()
-    with make_progress(console) as progress:
-        result = infer_video(clip.path, out, lifter, detector, pose2d, config=config, progress=progress)
-    total = time.perf_counter() - t0
-    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    table = Table(title=f"infer benchmark ({args.device}, torch threads {torch.get_num_threads()})")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench_infer_"))
+    work.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for mode in args.modes.split(","):
+        cmd = [sys.executable, __file__, *sys.argv[1:], "--mode", mode, "--clip", str(work / "clip.mp4"),
+               "--out", str(work / "out")]  # fmt: skip
+        console.print(f"running the {mode} pipeline ...")
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+        if proc.returncode != 0 or line is None:
+            sys.exit(f"the {mode} run failed (exit {proc.returncode})")
+        runs.append(json.loads(line[len("BENCH_JSON "):]))
+    table = Table(title=f"infer benchmark ({args.device}, torch threads {runs[0]['threads']}): seconds (frames/s)")
     table.add_column("stage")
-    table.add_column("seconds", justify="right")
-    table.add_column("frames/s", justify="right")
-    for stage in ("detect+track", "2D", "lift", "render"):
-        s = result.times.seconds[stage]
-        table.add_row(stage, f"{s:.2f}", f"{result.n_frames / s:.2f}")
-    table.add_row("whole run", f"{total:.2f}", f"{result.n_frames / total:.2f}")
+    for r in runs:
+        table.add_column(r["mode"], justify="right")
+    stages = [s for s in ("decode", "detect+track", "2D", "lift", "render") if any(s in r["stages"] for r in runs)]
+    for stage in stages:
+        cells = []
+        for r in runs:
+            s = r["stages"].get(stage)
+            cells.append("-" if s is None else f"{s:.2f} ({r['frames'] / s:.2f})")
+        table.add_row(stage, *cells)
+    table.add_row("whole run", *[f"{r['seconds']:.2f} ({r['frames'] / r['seconds']:.2f})" for r in runs])
+    table.add_row("peak RSS MiB", *[f"{r['peak_rss_mib']:.0f}" for r in runs])
+    if all("peak_cuda_mib" in r for r in runs):
+        table.add_row("peak CUDA MiB", *[f"{r['peak_cuda_mib']:.0f}" for r in runs])
     console.print(table)
-    size = (args.hrnet_size or {32: (192, 256), 48: (288, 384)}[args.hrnet_width])
-    console.print(
-        f"detector {args.detector}, HRNet-W{args.hrnet_width} {size[0]}x{size[1]} (flip test), "
-        f"PoseMamba-{args.lifter} 243 frames (flip averaging); {result.n_frames} frames {width}x{height}"
-    )
-    console.print(f"peak resident memory of this process: {peak_self:.0f} MiB (ffmpeg streams frame by frame)")
-    if torch.cuda.is_available() and args.device.startswith("cuda"):
-        console.print(f"peak CUDA memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
+    console.print(f"{runs[0]['pose2d']}; detector {args.detector}; PoseMamba-{args.lifter} 243 frames (flip "
+                  f"averaging); {runs[0]['frames']} frames {args.size[0]}x{args.size[1]}"
+                  f"{'; no render' if args.no_render else ''}")  # fmt: skip
+    by_mode = {r["mode"]: r for r in runs}
+    if {"concurrent", "sequential"} <= set(by_mode):
+        speedup = by_mode["sequential"]["seconds"] / by_mode["concurrent"]["seconds"]
+        console.print(f"concurrent vs sequential whole run: {speedup:.2f}x")
     sys.stdout.flush()
 
 

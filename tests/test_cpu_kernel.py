@@ -45,7 +45,8 @@ def test_an_installed_build_is_used_without_compiling(fresh, monkeypatch):
         installed[f"_scan_cpu_{best}"] = load_library(cpu_kernel._CSRC / "scan_cpu.c", best)._name
     except (BuildError, cpu_kernel.KernelUnavailable) as exc:
         pytest.skip(f"cannot build the stand-in libraries: {exc}")
-    monkeypatch.setattr(cpu_kernel, "_installed_file", lambda name: Path(installed[name]) if name in installed else None)
+    monkeypatch.setattr(cpu_kernel, "_installed_file",
+                        lambda name: Path(installed[name]) if name in installed else None)
     monkeypatch.setenv("POSEMAMBA_CACHE", str(fresh / "empty-cache"))
     no_compiler(monkeypatch, fresh)
     kernel = cpu_kernel.load_scan_kernel()

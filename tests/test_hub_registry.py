@@ -173,12 +173,12 @@ def test_list_shows_the_builtin_registry_offline(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["download-weights", "--list", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 3}
-    for name in ("posemamba-s", "posemamba-b *", "posemamba-l", "hrnet-w32-256x192", "hrnet-w48-dark-384x288",
+    for name in ("posemamba-s", "posemamba-b *", "posemamba-l", "hrnet-w32-256x192 *", "hrnet-w48-dark-384x288",
                  "yolo11n *"):
         assert name in rows, result.output
     # a detector file is inspected before it counts as present: 2 kB of junk is refused, not "yes"
     assert "refused" in rows["yolo11n *"] and "yes" not in rows["yolo11n *"] and "no" in rows["posemamba-s"]
-    assert "Google Drive" in rows["posemamba-l"] and "openmmlab.com" in rows["hrnet-w32-256x192"]
+    assert "Google Drive" in rows["posemamba-l"] and "openmmlab.com" in rows["hrnet-w32-256x192 *"]
 
 
 def test_pretrained_names_are_the_model_presets():

@@ -147,9 +147,10 @@ def test_bad_option_values_are_one_line(monkeypatch, capsys, tmp_path, clip, opt
 
 def test_missing_models_are_listed_in_one_message(monkeypatch, capsys, tmp_path, clip) -> None:
     from posemamba_cli.hub import load_registry
+    from posemamba_cli.pose2d.choice import CPU_DEFAULT  # the 2D model `auto` picks on the CPU
 
     registry = load_registry()
-    files = [registry.get(n).file for n in ("posemamba-b", "hrnet-w48-384x288", "yolo11n")]
+    files = [registry.get(n).file for n in ("posemamba-b", CPU_DEFAULT, "yolo11n")]
     weights = tmp_path / "w"
     args = [str(clip.path), "-o", str(tmp_path / "o"), "--weights-dir", str(weights), "--device", "cpu"]
     code, _, err = run_cli(monkeypatch, capsys, *args, "--offline")
@@ -157,7 +158,7 @@ def test_missing_models_are_listed_in_one_message(monkeypatch, capsys, tmp_path,
     assert code == 2 and len(lines) == 1, err
     text = " ".join(err.split())  # rich may wrap nothing here, but be safe
     assert "3 model file(s) missing" in text and all(f in text for f in files)
-    assert "posemamba download-weights posemamba-b hrnet-w48-384x288 yolo11n" in text
+    assert f"posemamba download-weights posemamba-b {CPU_DEFAULT} yolo11n" in text
 
     # online, but every download fails (no network): the same complete list, with the reason
     from posemamba_cli.errors import PoseMambaError

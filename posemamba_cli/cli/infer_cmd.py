@@ -24,37 +24,56 @@ class Decoding(str, Enum):
 
 def infer(
     inputs: list[Path] = typer.Argument(..., help="Video files and/or folders of videos."),
-    output: Path = typer.Option(Path("outputs"), "--output", "-o", help="Folder receiving one <video>_posemamba folder per video."),
+    output: Path = typer.Option(
+        Path("outputs"), "--output", "-o", help="Folder receiving one <video>_posemamba folder per video."
+    ),
     keypoints: Path | None = typer.Option(
         None, "--keypoints", help="2D keypoints (COCO results / AlphaPose JSON, our npz): skips detection and 2D."
     ),
-    people: People = typer.Option(People.main, "--people", help="main: the main person (largest summed box area); all: every track."),
+    people: People = typer.Option(
+        People.main, "--people", help="main: the main person (largest summed box area); all: every track."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     lifter: str = typer.Option("posemamba-b", "--lifter", help="PoseMamba weights: registry name or file."),
-    pose2d: str = typer.Option("hrnet-w48-384x288", "--pose2d", help="HRNet weights: registry name or file."),
-    decoding: Decoding = typer.Option(Decoding.auto, "--decoding", help="2D heatmap decoding (auto: from the registry entry)."),
+    pose2d: str = typer.Option(
+        "auto", "--pose2d", help="HRNet weights: registry name or file; auto: sized for the device."
+    ),
+    flip_2d: bool | None = typer.Option(
+        None, "--flip-2d/--no-flip-2d", help="2D flip test (default: off for the CPU default, else on)."
+    ),
+    decoding: Decoding = typer.Option(
+        Decoding.auto, "--decoding", help="2D heatmap decoding (auto: from the registry entry)."
+    ),
     detector: str = typer.Option("yolo11n", "--detector", help="YOLO weights: registry name, file, or model yaml."),
     det_conf: float = typer.Option(0.3, "--det-conf", help="Person detection confidence threshold, in (0, 1]."),
-    weights_dir: Path | None = typer.Option(None, "--weights-dir", help="Where named weights live (default: the registry's folder)."),
+    weights_dir: Path | None = typer.Option(
+        None, "--weights-dir", help="Where named weights live (default: the registry's folder)."
+    ),
     offline: bool = typer.Option(False, "--offline", help="Never download: missing named weights are an error."),
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Average the lifter with its horizontally flipped input."),
     batch_size: int = typer.Option(8, "--batch-size", help="Lifter windows per forward pass (at least 1)."),
     render: bool = typer.Option(True, "--render/--no-render", help="Write the overlay, 3D and side-by-side videos."),
     keep_fragments: bool = typer.Option(
         False, "--keep-fragments", help="--people all: keep tracks shorter than 1 second (dropped by default)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing results (only folders posemamba wrote)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace existing results (only folders posemamba wrote)."
+    ),
+    sequential: bool = typer.Option(False, "--sequential", help="Run the stages one after another (no threads)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Estimate 3D poses for every frame of each video into OUTPUT/<video>_posemamba/ (see the README)."""
     from posemamba_cli.pipeline.batch import infer as run_infer
+    from posemamba_cli.pipeline.distributed import world_from_env
     from posemamba_cli.pipeline.progress import summary_table
 
     results = run_infer(
         inputs, output, keypoints=keypoints, people=people.value, device=device, lifter=lifter, pose2d=pose2d,
         decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
         flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
-        quiet=quiet,
+        flip_2d=flip_2d, sequential=sequential, quiet=quiet,
     )  # fmt: skip
+    if not world_from_env().is_main:
+        return  # under torchrun rank 0 reports every rank's videos, once
     err = Console(stderr=True)
     for r in results:
         for warning in r.warnings:

@@ -82,7 +82,8 @@ def infer(
     people: str = "main",
     device: str = "auto",
     lifter: str = "posemamba-b",
-    pose2d: str = "hrnet-w48-384x288",
+    pose2d: str = "auto",
+    flip_2d: bool | None = None,
     decoding: str | None = None,
     detector: str = "yolo11n",
     det_conf: float = 0.3,
@@ -93,55 +94,79 @@ def infer(
     render: bool = True,
     keep_fragments: bool = False,
     overwrite: bool = False,
+    sequential: bool = False,
     quiet: bool = False,
     console: Console | None = None,
 ) -> list[VideoResult]:
     """Estimate 3D poses for each video (files or folders of videos) into `output/<name>_posemamba/`.
 
-    A video whose folder already holds a finished result is skipped (`status="skipped"`) unless `overwrite`.
-    With one video, its error is raised; with several, each failure is recorded (`status="failed"`,
-    `error`) and the others go on. Returns one VideoResult per video, in input order.
+    A video whose folder already holds a finished result is skipped (`status="skipped"`) unless `overwrite`,
+    so the same call after an interruption redoes only what is missing. With one video, its error is raised;
+    with several, each failure is recorded (`status="failed"`, `error`) and the others go on.
+    `pose2d="auto"` picks the 2D model for the device (`pose2d.choice`, announced in one line); `flip_2d`
+    overrides its flip test. `sequential` runs the stages one after another instead of in their own threads.
+    Under torchrun the videos are shared round robin over the ranks; rank 0 returns every video's result
+    (in input order), the other ranks their own. SIGTERM unwinds like Ctrl-C: no half-written folder stays.
     """
+    from posemamba_cli.pipeline import distributed
+    from posemamba_cli.pipeline.interrupts import terminate_as_interrupt
     from posemamba_cli.pipeline.keypoints_input import load_keypoints
-    from posemamba_cli.pipeline.models import load_detector, load_lifter_model, load_pose2d, pick_device
+    from posemamba_cli.pipeline.models import (
+        check_models_present,
+        load_detector,
+        load_lifter_model,
+        load_pose2d,
+        pick_device,
+    )
     from posemamba_cli.pipeline.progress import make_progress
+    from posemamba_cli.pose2d.choice import choose_pose2d
 
+    console = console or Console(stderr=True)
     items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = collect_videos(items)
     validate_options(people=people, det_conf=det_conf, batch_size=batch_size, decoding=decoding,
                      keypoints=keypoints, n_videos=len(found))  # fmt: skip
     check_writable(Path(output))
+    world = distributed.world_from_env()
+    dev = distributed.rank_device(pick_device(device), world)
     plan = plan_outputs(found, output)
     todo = [p for p in plan if overwrite or not is_finished(p.output_dir)]
-    results: dict[Path, VideoResult] = {p.video: _skipped(p) for p in plan if p not in todo}
+    skipped = [_skipped(p) for p in plan if p not in todo] if world.is_main else []
+    mine: list[VideoResult] = []
+    created = distributed.start(world, dev)
     if todo:
-        dev = pick_device(device)
-        from posemamba_cli.pipeline.models import check_models_present
-
+        choice = choose_pose2d(pose2d, dev, flip_2d)
         check_models_present(
-            [lifter] + ([] if keypoints is not None else [pose2d, detector]), weights_dir, offline
+            [lifter] + ([] if keypoints is not None else [choice.name, detector]), weights_dir, offline
         )
         config = InferConfig(people=people, flip=flip, batch_size=batch_size, device=dev, render=render,
-                             keep_fragments=keep_fragments)  # fmt: skip
+                             keep_fragments=keep_fragments, concurrent=not sequential)  # fmt: skip
         lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
         det = est = kp = None
         if keypoints is None:  # the detector first: its file is checked before anything heavier loads
             det = load_detector(detector, weights_dir, offline, dev, conf=det_conf)
-            est = load_pose2d(pose2d, weights_dir, offline, dev, None if decoding in (None, "auto") else decoding)
+            est = load_pose2d(choice.name, weights_dir, offline, dev, None if decoding in (None, "auto") else decoding,
+                              flip_test=choice.flip_test, half=choice.half)  # fmt: skip
+            if world.is_main:
+                console.print(choice.describe(dev), highlight=False, soft_wrap=True)
         else:
             kp = lambda info: load_keypoints(keypoints, info.n_frames, people, (info.width, info.height))  # noqa: E731
-        with make_progress(console or Console(stderr=True), disable=quiet) as progress:
-            for item in todo:
+        with terminate_as_interrupt(), make_progress(console, disable=quiet or not world.is_main) as progress:
+            # the whole plan is shared out (not only what is left), so every rank agrees on who owns what
+            # however far the others have got
+            for item in (p for p in distributed.shard(plan, world) if p in todo):
                 try:
-                    results[item.video] = infer_video(
+                    mine.append(infer_video(
                         item.video, item.output_dir.parent, lift_model, det, est, kp, config, progress,
                         output_name=item.output_dir.name, overwrite=overwrite,
-                    )  # fmt: skip
+                    ))  # fmt: skip
                 except PoseMambaError as exc:
                     if len(plan) == 1:
                         raise
-                    results[item.video] = _failed(item, str(exc))
-    return [results[p.video] for p in plan]
+                    mine.append(_failed(item, str(exc)))
+    results = {r.video: r for r in skipped + distributed.gather_to_main(mine, world)}
+    distributed.stop(created)  # not on errors: the other ranks may be waiting; torchrun stops them
+    return [results[p.video] for p in plan if p.video in results]
 
 
 def _skipped(item: PlannedVideo) -> VideoResult:

@@ -22,13 +22,10 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
     one PoseMambaError listing every such file, where it goes, the command that fetches them all and where
     to download each by hand.
     """
-    try:
-        from posemamba_cli.hub import default_weights_dir, load_registry, resolve_weights
-        from posemamba_cli.hub.fetch import by_hand_hint
+    from posemamba_cli.hub import default_weights_dir, load_registry, missing_weights_message, resolve_weights
+    from posemamba_cli.hub.resolve import OFFLINE_REASON
 
-        registry = load_registry()
-    except ImportError:  # pragma: no cover - the hub is part of the package
-        return
+    registry = load_registry()
     folder = default_weights_dir(weights_dir)
     missing = []
     for name in dict.fromkeys(names):
@@ -37,7 +34,7 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
         entry = registry.find(str(name))
         if entry is not None and not (folder / entry.file).is_file():
             missing.append(entry)
-    why = "downloads are off (--offline)"
+    why = OFFLINE_REASON
     if not offline:
         failed, reasons = [], []
         for entry in missing:
@@ -50,14 +47,7 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
         why = f"could not be downloaded ({reasons[0]})" if reasons else why
     if not missing:
         return
-    dir_opt = "" if str(folder) == "weights" else f" --dir {folder}"
-    names_text = " ".join(e.name for e in missing)
-    hints = "; ".join(f"{e.name}: {by_hand_hint(e, folder)}" for e in missing)
-    raise PoseMambaError(
-        f"{len(missing)} model file(s) missing from {folder}/; {why}: "
-        f"{', '.join(str(folder / e.file) for e in missing)}. Fetch them with "
-        f"`posemamba download-weights {names_text}{dir_opt}`, or by hand: {hints}"
-    )
+    raise PoseMambaError(missing_weights_message(missing, folder, why))
 
 
 def resolve(name_or_path: str, weights_dir: str | Path | None, offline: bool) -> Path:
@@ -92,14 +82,17 @@ def load_lifter_model(name_or_path: str, weights_dir: str | Path | None, offline
 
 
 def load_pose2d(name_or_path: str, weights_dir: str | Path | None, offline: bool, device: str,
-                decoding: str | None = None, input_size: tuple[int, int] | None = None) -> Any:
-    """HRNet top-down estimator; input size and decoding from the registry entry unless given."""
+                decoding: str | None = None, input_size: tuple[int, int] | None = None,
+                flip_test: bool = True, half: bool = False) -> Any:
+    """HRNet top-down estimator (inference form: batch norms folded); size and decoding from the registry
+    entry unless given. `half` (CUDA only) runs the network in float16."""
     from posemamba_cli.pose2d import load_hrnet
 
     info = registry_model_info(name_or_path)
     size = input_size or (tuple(info["input_size"]) if "input_size" in info else None)
     path = resolve(name_or_path, weights_dir, offline)
-    return load_hrnet(path, input_size=size, decoding=decoding or info.get("decoding", "plain"), device=device)
+    return load_hrnet(path, input_size=size, decoding=decoding or info.get("decoding", "plain"), device=device,
+                      flip_test=flip_test, half=half and device.startswith("cuda"), fold=True)  # fmt: skip
 
 
 def load_detector(name_or_path: str, weights_dir: str | Path | None, offline: bool, device: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +53,7 @@ class InferConfig:
     min_track_frames: int = 3  # shorter tracks are ignored (detector flicker) unless nothing else exists
     keep_fragments: bool = False  # people="all": keep tracks shorter than people.selection.MIN_FRAGMENT_SECONDS
     video_preset: str = "superfast"  # x264 preset of the written videos (encoding dominates rendering)
+    concurrent: bool = True  # stages in their own threads (pipeline/concurrent.py); False: one after another
 
 
 @dataclass
@@ -218,49 +220,73 @@ def lift_people(
     return poses
 
 
+RENDER_FILES = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
+
+
+class FrameDrawer:
+    """What the render pass draws for frame t: the 2D overlay, the 3D view and the two side by side.
+
+    Each person keeps one colour, id label and 3D slot; the sequential and the concurrent render passes
+    both draw through this, so their videos are the same.
+    """
+
+    def __init__(self, info: VideoInfo, tracks: Tracks2D, poses: list[Pose3D]) -> None:
+        self.info, self.tracks, self.poses = info, tracks, poses
+        self.size = info.height + (info.height % 2)  # the square 3D view (even for the encoder)
+        self.view = SkeletonView3D.fitted(self.size, [pose.world_mm for pose in poses])
+        self.in_life = tracks.within_lifespan()
+
+    def __call__(self, t: int, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        overlay = frame.copy()
+        shown, flags, slots, labels = [], [], [], []
+        for p, pose in enumerate(self.poses):
+            if self.in_life[p, t]:
+                interp = not self.tracks.detected[p, t]
+                label = f"id {int(self.tracks.track_ids[p])}"
+                draw_skeleton_2d(overlay, pose.keypoints_2d_h36m[t], interpolated=interp, color=person_color(p),
+                                 label=label)  # fmt: skip
+                shown.append(pose.world_mm[t])
+                flags.append(interp)
+                slots.append(p)
+                labels.append(label)
+        view3d = self.view.render(shown, flags, slots, labels)
+        return overlay, view3d, side_by_side(overlay, view3d[: self.info.height])
+
+    def writers(self, folder: Path, preset: str) -> list[VideoWriter]:
+        """The three video writers (RENDER_FILES) at the source timing, colour tags and audio."""
+        info, size = self.info, self.size
+        audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color,
+                     times=info.frame_times)  # fmt: skip
+        sizes = [(info.width, info.height), (size, size), (info.width + size, info.height)]
+        return [VideoWriter(folder / name, w, h, info.fps, **audio) for name, (w, h) in zip(RENDER_FILES, sizes)]
+
+
 def render_videos(
     info: VideoInfo, tracks: Tracks2D, poses: list[Pose3D], folder: Path, progress: Progress | None, times: StageTimes,
     preset: str = "superfast",
 ) -> list[str]:
     """Pass 3: overlay, 3D view and side-by-side videos at the source rate with the source audio."""
-    size = info.height + (info.height % 2)
-    view = SkeletonView3D.fitted(size, [pose.world_mm for pose in poses])
-    in_life = tracks.within_lifespan()
-    audio = dict(audio_from=info.path, audio_codec=info.audio_codec, preset=preset, color=info.color,
-                 times=info.frame_times)  # fmt: skip
-    names = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
+    drawer = FrameDrawer(info, tracks, poses)
     advance = _task(progress, f"render {info.path.name}", tracks.n_frames)
     start = time.perf_counter()
-    with (
-        VideoWriter(folder / names[0], info.width, info.height, info.fps, **audio) as w_overlay,
-        VideoWriter(folder / names[1], size, size, info.fps, **audio) as w_3d,
-        VideoWriter(folder / names[2], info.width + size, info.height, info.fps, **audio) as w_side,
-    ):
+    with ExitStack() as stack:
+        writers = [stack.enter_context(w) for w in drawer.writers(folder, preset)]
         for t, frame in enumerate(read_frames(info)):
             if t >= tracks.n_frames:
                 break
-            overlay = frame.copy()
-            shown, flags, slots, labels = [], [], [], []
-            for p, pose in enumerate(poses):
-                if in_life[p, t]:
-                    interp = not tracks.detected[p, t]
-                    label = f"id {int(tracks.track_ids[p])}"
-                    draw_skeleton_2d(overlay, pose.keypoints_2d_h36m[t], interpolated=interp, color=person_color(p),
-                                     label=label)  # fmt: skip
-                    shown.append(pose.world_mm[t])
-                    flags.append(interp)
-                    slots.append(p)
-                    labels.append(label)
-            view3d = view.render(shown, flags, slots, labels)
-            w_overlay.write(overlay)
-            w_3d.write(view3d)
-            w_side.write(side_by_side(overlay, view3d[: info.height]))
+            for writer, image in zip(writers, drawer(t, frame)):
+                writer.write(image)
             advance(1)
-        written = w_overlay.frames_written
-    if written != tracks.n_frames:  # decoding is deterministic; a difference means the file changed meanwhile
-        raise PoseMambaError(f"{info.path}: decoded {written} frames, expected {tracks.n_frames}")
+        written = writers[0].frames_written
+    check_rendered(info, written, tracks.n_frames)
     times.add("render", time.perf_counter() - start, written)
-    return names
+    return list(RENDER_FILES)
+
+
+def check_rendered(info: VideoInfo, written: int, expected: int) -> None:
+    """Decoding is deterministic: a different frame count means the file changed meanwhile."""
+    if written != expected:
+        raise PoseMambaError(f"{info.path}: decoded {written} frames, expected {expected}")
 
 
 def infer_video(
@@ -300,8 +326,13 @@ def infer_video(
     else:
         if detector is None or pose2d is None:
             raise PoseMambaError("a person detector and a 2D pose model are needed (or give --keypoints)")
-        selected, info = detect_and_track(info, detector, config, progress, times)
-        tracks = estimate_2d(info, selected, info.n_frames, pose2d, progress, times)
+        if config.concurrent:
+            from posemamba_cli.pipeline.concurrent import people_2d_concurrent
+
+            tracks, info = people_2d_concurrent(info, detector, pose2d, config, progress, times)
+        else:
+            selected, info = detect_and_track(info, detector, config, progress, times)
+            tracks = estimate_2d(info, selected, info.n_frames, pose2d, progress, times)
     filled = tracks.filled()
     poses = lift_people(filled, info, lifter, config, progress, times)
     with staged_folder(final, overwrite) as stage:
@@ -309,7 +340,10 @@ def infer_video(
         write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
         if config.render:
-            files += render_videos(info, filled, poses, stage, progress, times, config.video_preset)
+            from posemamba_cli.pipeline.concurrent import render_concurrent
+
+            render = render_concurrent if config.concurrent else render_videos
+            files += render(info, filled, poses, stage, progress, times, config.video_preset)
         write_manifest(stage, info.path, files, filled.n_frames, filled.n_people)
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,

@@ -13,6 +13,7 @@ from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.pose2d.checkpoint import load_hrnet_model
 from posemamba_cli.pose2d.decoding import COCO_FLIP_INDICES, DARK_BLUR_KERNEL, decode_heatmaps, flip_back_heatmaps
 from posemamba_cli.pose2d.hrnet import TopDownHRNet
+from posemamba_cli.pose2d.inference import inference_hrnet
 from posemamba_cli.pose2d.transforms import (
     bbox_xyxy_to_center_scale,
     crop_images,
@@ -136,12 +137,17 @@ def load_hrnet(
     flip_test: bool = True,
     batch_size: int = 32,
     half: bool = False,
+    fold: bool = False,
 ) -> HRNetEstimator:
     """An `HRNetEstimator` from an mmpose COCO HRNet checkpoint (path or state dict); width from shapes.
 
     `input_size` is (w, h); by default 192x256 for W32 and 288x384 for W48 (mmpose's model-zoo pairs).
     `half` runs the network in float16 (CUDA only); decoding always runs in float32 on the CPU.
+    `fold` runs the inference form of the network (batch norms folded, channels-last on a CPU; see
+    `pose2d.inference`): the same heatmaps up to float rounding, about 1.8x faster on a CPU.
     """
     model = load_hrnet_model(checkpoint)
+    if fold:
+        model = inference_hrnet(model, device)
     size = input_size or DEFAULT_INPUT_SIZES[model.width]
     return HRNetEstimator(model, size, decoding, flip_test, batch_size, device, half=half)

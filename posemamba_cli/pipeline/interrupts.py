@@ -1,0 +1,26 @@
+"""SIGTERM handled as Ctrl-C: the run unwinds, so staged output folders are removed, never left half written."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (a scheduler, `kill`, torchrun stopping its workers) raises KeyboardInterrupt
+    in the main thread, as SIGINT does. Elsewhere than the main thread this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
