@@ -664,7 +664,8 @@ def test_infer_offline_with_a_missing_model_says_what_to_run(tmp_path):
     for i in range(5):
         writer.send(np.full((64, 64, 3), 40 * i, np.uint8).tobytes())
     writer.close()
-    proc = _cli(["infer", str(video), "--device", "cpu", "--offline", "--weights-dir", str(tmp_path / "empty")], {}, tmp_path)
+    args = ["infer", str(video), "--device", "cpu", "--offline", "--weights-dir", str(tmp_path / "empty")]
+    proc = _cli(args, {}, tmp_path)
     assert proc.returncode == 2, proc.stderr
     command = f"posemamba download-weights posemamba-b {CPU_DEFAULT} yolo11n --dir {tmp_path / 'empty'}"
     assert command in " ".join(proc.stderr.split())  # every missing model in one message
