@@ -28,6 +28,10 @@ VARIABLES = (
     Variable("CC", "the C compiler for the CPU kernel (default cc, gcc or clang)"),
     Variable("GOMP_SPINCOUNT", "OpenMP idle spin; the CLI sets 10000 before torch loads unless set"),
     Variable("OMP_WAIT_POLICY", "OpenMP wait policy; when set, the CLI leaves the spin count alone"),
+    Variable("YOLO_OFFLINE", "ultralytics: set to 1 before it loads (no connectivity checks) unless set"),
+    Variable("YOLO_AUTOINSTALL", "ultralytics: set to false before it loads (no package installs) unless set"),
+    Variable("YOLO_VERBOSE", "ultralytics: set to false before it loads unless set"),
+    Variable("YOLO_CONFIG_DIR", "ultralytics' settings folder; unset: a private temp folder, so yours is untouched"),
     Variable("WORLD_SIZE", "torchrun: number of training processes"),
     Variable("RANK", "torchrun: this process's rank"),
     Variable("LOCAL_RANK", "torchrun: this process's GPU on its machine"),
@@ -97,6 +101,23 @@ def openmp_wait_is_chosen() -> bool:
 def set_openmp_spin(count: str) -> None:
     """Set GOMP_SPINCOUNT for libgomp (read once, when torch loads)."""
     os.environ["GOMP_SPINCOUNT"] = count
+
+
+def quiet_ultralytics_environment() -> bool:
+    """Before ultralytics loads: no connectivity checks, auto-installs or chatter, and its settings file in a
+    private temp folder unless the user chose one (YOLO_* values already set are kept). True when the
+    settings folder is ours."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # no connectivity checks; ultralytics' telemetry needs ONLINE
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    os.environ.setdefault("YOLO_VERBOSE", "false")
+    if "YOLO_CONFIG_DIR" in os.environ:
+        return False
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / f"posemamba-ultralytics-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.environ["YOLO_CONFIG_DIR"] = str(folder)
+    return True
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from types import ModuleType
+
+from posemamba_cli import settings
 
 
 def import_ultralytics() -> ModuleType:
@@ -14,14 +13,7 @@ def import_ultralytics() -> ModuleType:
     Ultralytics writes a settings file on first import; pointing `YOLO_CONFIG_DIR` at a folder of ours keeps
     the user's configuration untouched. Variables the user already set are respected.
     """
-    os.environ.setdefault("YOLO_OFFLINE", "1")  # no connectivity checks; ultralytics' telemetry needs ONLINE
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-    os.environ.setdefault("YOLO_VERBOSE", "false")
-    private = "YOLO_CONFIG_DIR" not in os.environ
-    if private:
-        folder = Path(tempfile.gettempdir()) / f"posemamba-ultralytics-{os.getuid() if hasattr(os, 'getuid') else 0}"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        os.environ["YOLO_CONFIG_DIR"] = str(folder)
+    private = settings.quiet_ultralytics_environment()
     from posemamba_cli.compat.torchvision_ops import ensure_torchvision
 
     ensure_torchvision()
