@@ -617,6 +617,54 @@ def test_resolver_paths_names_offline_and_fetch(server, tiny_ckpt, tmp_path):
         resolve_weights("tinyy", folder, registry=registry)
 
 
+# --------------------------------------------------------------------------- the library call behind download-weights
+
+
+def test_download_weights_library_call_outcomes_offline_and_status(server, tiny_ckpt, tmp_path):
+    from posemamba_cli.hub import download_weights, model_status
+
+    tiny_url = server.serve("/tiny.pth.tr", tiny_ckpt)
+    junk_detector = {"name": "det", "kind": "yolo", "file": "det.pt", "ultralytics": "det.pt", "model": {}}
+    registry = Registry.from_dict({"defaults": ["tiny", "gone"], "models": [
+        _entry(tiny_url, tiny_ckpt), _entry(server.base + "/gone.pth.tr", name="gone", file="gone.pth.tr",
+                                            size=1234), junk_detector]}, "test registry")
+    folder = tmp_path / "w"
+    call = dict(registry=registry, timeouts=FAST, retries=0, progress=False)
+
+    seen = []  # no names: the defaults; one failure among several is an outcome, the others still run
+    outcomes = download_weights(None, folder, on_outcome=seen.append, **call)
+    assert seen == outcomes and [(o.entry.name, o.status) for o in outcomes] == [("tiny", "downloaded"),
+                                                                                 ("gone", "failed")]
+    assert outcomes[0].path.read_bytes() == tiny_ckpt and "ok" in outcomes[0].detail
+    assert isinstance(outcomes[1].error, DownloadError) and "HTTP 404" in outcomes[1].detail
+    assert not (folder / "gone.pth.tr").exists()
+
+    assert [o.status for o in download_weights(["tiny"], folder, **call)] == ["present"]
+    assert server.hits["/tiny.pth.tr"] == 1
+    with pytest.raises(DownloadError, match="gone: HTTP 404"):  # one model asked for: its failure is raised
+        download_weights(["gone"], folder, **call)
+
+    (folder / "det.pt").write_bytes(b"\x00\x01garbage")
+    with pytest.raises(PoseMambaError, match="not a PyTorch checkpoint"):  # inspected before counted present
+        download_weights(["det"], folder, offline=True, **call)
+    before = len(server.requests)
+    seen.clear()
+    with pytest.raises(PoseMambaError, match="2 model file.s. missing") as both:  # offline: one line for all
+        download_weights(["tiny", "gone", "gone"], folder / "empty", offline=True, on_outcome=seen.append, **call)
+    assert "\n" not in str(both.value) and "download-weights tiny gone --dir" in str(both.value) and seen == []
+    with pytest.raises(PoseMambaError, match="model 'gone' is not in .* run `posemamba download-weights gone"):
+        download_weights(["tiny", "gone"], folder, offline=True, on_outcome=seen.append, **call)
+    assert [(o.entry.name, o.status) for o in seen] == [("tiny", "present")]  # reported before the error
+    offline_ok = download_weights(["tiny"], folder, offline=True, **call)
+    assert [(o.entry.name, o.status, o.path) for o in offline_ok] == [("tiny", "present", folder / "tiny.pth.tr")]
+    assert len(server.requests) == before
+
+    status = {row.entry.name: row for row in model_status(registry, folder)}
+    assert (status["tiny"].status, status["tiny"].size, status["tiny"].default) == ("present", len(tiny_ckpt), True)
+    assert (status["gone"].status, status["gone"].size, status["gone"].default) == ("absent", 1234, True)
+    assert (status["det"].status, status["det"].default) == ("refused", False)
+
+
 # --------------------------------------------------------------------------- the real CLI, as users see it
 
 

@@ -1,4 +1,4 @@
-"""`posemamba download-weights`: fetch, verify and list the models the tool uses."""
+"""`posemamba download-weights`: fetch, verify and list the models the tool uses (hub.download does the work)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from posemamba_cli import hub
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.hub import Registry, Timeouts, default_weights_dir, fetch_entry, load_registry, missing_message
-from posemamba_cli.hub.registry import WeightsEntry
 
 
 def _size(nbytes: int | None) -> str:
@@ -22,39 +21,35 @@ def _size(nbytes: int | None) -> str:
     return f"{nbytes} B"
 
 
-def list_table(registry: Registry, folder: Path) -> Table:
-    """Every known model: name, kind, size, source, and whether it is in `folder`."""
+_PRESENT = {
+    "present": lambda size: f"[green]yes[/green] {_size(size)}",
+    "refused": lambda size: "[red]refused[/red] (unsafe or not a checkpoint)",
+    "absent": lambda size: "[dim]no[/dim]" + (f" ({_size(size)})" if size else ""),
+}
+
+
+def list_table(registry: hub.Registry, folder: Path) -> Table:
+    """Every known model: name, source, whether it is in `folder`, and what it is."""
     table = Table(title=f"Known models (folder: {folder})", title_justify="left")
     for column in ("name", "source", "present", "model"):
         table.add_column(column, no_wrap=column != "model", overflow="fold")
-    for entry in registry:
-        path = folder / entry.file
-        if path.is_file():
-            present = f"[green]yes[/green] {_size(path.stat().st_size)}"
-            try:
-                _check_present(entry, path)
-            except PoseMambaError:
-                present = "[red]refused[/red] (unsafe or not a checkpoint)"
-        else:
-            present = "[dim]no[/dim]" + (f" ({_size(entry.size)})" if entry.size else "")
-        name = f"{entry.name} *" if entry.name in registry.defaults else entry.name
-        table.add_row(name, entry.source_label, present, entry.description)
+    for row in hub.model_status(registry, folder):
+        name = f"{row.entry.name} *" if row.default else row.entry.name
+        table.add_row(name, row.entry.source_label, _PRESENT[row.status](row.size), row.entry.description)
     table.caption = "* the default set (what `posemamba infer` uses)"
     table.caption_justify = "left"
     return table
 
 
-def _check_present(entry: WeightsEntry, path: Path) -> None:
-    """A detector file is inspected before it is reported present (ultralytics would unpickle it unchecked)."""
-    if entry.kind == "yolo":
-        from posemamba_cli.people.safe_weights import check_detector_weights
-
-        check_detector_weights(path)
-
-
-def _select(registry: Registry, names: list[str] | None) -> list[WeightsEntry]:
-    chosen = [registry.get(n) for n in names] if names else [registry.get(n) for n in registry.defaults]
-    return list({e.name: e for e in chosen}.values())
+def _print_outcome(outcome: hub.DownloadOutcome, force_hint: bool) -> None:
+    name, path = outcome.entry.name, outcome.path
+    if outcome.status == "failed":
+        Console(stderr=True).print(f"[red]failed[/red] {outcome.detail}", highlight=False, soft_wrap=True)
+    elif outcome.status == "downloaded":
+        Console().print(f"[green]downloaded[/green] {name}: {path} ({outcome.detail})", highlight=False)
+    else:
+        hint = " (use --force to fetch again)" if force_hint else ""
+        Console().print(f"[green]present[/green] {name}: {path}{hint}", highlight=False)
 
 
 def download_weights(
@@ -70,40 +65,15 @@ def download_weights(
     retries: int = typer.Option(2, "--retries", min=0, help="Retries (resuming) after a stall or broken connection."),
 ) -> None:
     """Fetch and verify model weights (PoseMamba lifters, HRNet 2D, YOLO detector) into the weights folder."""
-    registry = load_registry()
-    folder = default_weights_dir(folder)
-    out = Console()
+    registry = hub.load_registry()
+    folder = hub.default_weights_dir(folder)
     if list_models:
-        out.print(list_table(registry, folder))
+        Console().print(list_table(registry, folder))
         return
-    entries = _select(registry, names)
-    if offline:
-        missing = [e for e in entries if not (folder / e.file).is_file()]
-        for entry in entries:
-            if entry not in missing:
-                _check_present(entry, folder / entry.file)
-                out.print(f"[green]present[/green] {entry.name}: {folder / entry.file}", highlight=False)
-        if missing:
-            also = f" (also missing: {', '.join(e.name for e in missing[1:])})" if missing[1:] else ""
-            raise PoseMambaError(missing_message(missing[0], folder) + also)
-        return
-    timeouts = Timeouts(connect=min(15.0, timeout), stall=timeout)
-    failed: list[tuple[WeightsEntry, PoseMambaError]] = []
-    for entry in entries:
-        try:
-            result = fetch_entry(entry, folder, force=force, timeouts=timeouts, retries=retries)
-            _check_present(entry, result.path)
-        except PoseMambaError as exc:
-            if len(entries) == 1:
-                raise
-            failed.append((entry, exc))
-            Console(stderr=True).print(f"[red]failed[/red] {exc}", highlight=False, soft_wrap=True)
-            continue
-        if result.downloaded:
-            out.print(f"[green]downloaded[/green] {entry.name}: {result.path} ({result.detail})", highlight=False)
-        else:
-            out.print(f"[green]present[/green] {entry.name}: {result.path} (use --force to fetch again)",
-                      highlight=False)
+    outcomes = hub.download_weights(
+        names, folder, force=force, offline=offline, retries=retries, registry=registry,
+        timeouts=hub.Timeouts(connect=min(15.0, timeout), stall=timeout),
+        on_outcome=lambda outcome: _print_outcome(outcome, force_hint=not offline))
+    failed = [o.entry.name for o in outcomes if o.status == "failed"]
     if failed:
-        raise PoseMambaError(f"{len(failed)} of {len(entries)} downloads failed: "
-                             + ", ".join(e.name for e, _ in failed))
+        raise PoseMambaError(f"{len(failed)} of {len(outcomes)} downloads failed: {', '.join(failed)}")

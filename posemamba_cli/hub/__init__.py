@@ -2,11 +2,21 @@
 
     resolve_weights(name_or_path, weights_dir=None, offline=False) -> Path
     fetch_entry(entry, folder, force=False) -> FetchResult
+    download_weights(names=None, folder=None, force=False, offline=False) -> list[DownloadOutcome]
+    model_status(registry, folder) -> list[ModelStatus]
     load_registry(path=None) -> Registry        (built-in, or $POSEMAMBA_REGISTRY)
 """
 
 from __future__ import annotations
 
+from posemamba_cli.hub.download import (
+    DownloadOutcome,
+    ModelStatus,
+    check_present,
+    download_weights,
+    model_status,
+    select_entries,
+)
 from posemamba_cli.hub.errors import DownloadError, RegistryError, VerificationError
 from posemamba_cli.hub.fetch import FetchResult, fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
@@ -15,16 +25,22 @@ from posemamba_cli.hub.resolve import default_weights_dir, missing_message, miss
 
 __all__ = [
     "DownloadError",
+    "DownloadOutcome",
     "FetchResult",
+    "ModelStatus",
     "Registry",
     "RegistryError",
     "Timeouts",
     "VerificationError",
     "WeightsEntry",
+    "check_present",
     "default_weights_dir",
+    "download_weights",
     "fetch_entry",
     "load_registry",
     "missing_message",
     "missing_weights_message",
+    "model_status",
     "resolve_weights",
+    "select_entries",
 ]
