@@ -65,17 +65,19 @@ def test_queues_are_bounded() -> None:
     stream.close()
 
 
+def _endless(closed: threading.Event):
+    """0, 1, 2, ... for ever; `closed` is set when the generator is closed (as a decoder would be stopped)."""
+    try:
+        i = 0
+        while True:
+            yield i
+            i += 1
+    finally:
+        closed.set()
+
+
 def test_a_failing_stage_stops_everything_and_its_error_reaches_the_consumer() -> None:
     closed = threading.Event()
-
-    def endless():
-        try:
-            i = 0
-            while True:
-                yield i
-                i += 1
-        finally:
-            closed.set()  # the decoder behind the source is stopped (ffmpeg killed)
 
     def fails_at_five(items):
         for x in items:
@@ -85,7 +87,8 @@ def test_a_failing_stage_stops_everything_and_its_error_reaches_the_consumer() -
 
     got = []
     with pytest.raises(ValueError, match="bad frame 5"):
-        for x in run_stages(endless(), [("double", doubled), ("check", lambda it: fails_at_five(x // 2 for x in it))]):
+        for x in run_stages(_endless(closed), [("double", doubled),
+                                               ("check", lambda it: fails_at_five(x // 2 for x in it))]):
             got.append(x)
     assert got == list(range(len(got))) and len(got) <= 5  # in order, nothing from the failed item on
     assert closed.wait(2)
@@ -94,17 +97,7 @@ def test_a_failing_stage_stops_everything_and_its_error_reaches_the_consumer() -
 
 def test_leaving_early_stops_the_threads() -> None:
     closed = threading.Event()
-
-    def endless():
-        try:
-            i = 0
-            while True:
-                yield i
-                i += 1
-        finally:
-            closed.set()
-
-    for x in run_stages(endless(), [("double", doubled)]):
+    for x in run_stages(_endless(closed), [("double", doubled)]):
         if x > 10:
             break  # the generator is closed here (as on KeyboardInterrupt)
     assert closed.wait(2)
