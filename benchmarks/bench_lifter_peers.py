@@ -12,8 +12,9 @@ hits them alike. The peer's code is loaded from ../shared/peers/motionagformer (
 or without timm, the peer is skipped with a line saying why. Timings are never asserted anywhere.
 """
 
-# posemamba_cli is imported before torch on purpose (see below), so the imports are not sorted
+# runtime tuning runs before torch is imported (see below), so the imports are not sorted
 # isort: skip_file
+# ruff: noqa: E402
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import posemamba_cli  # noqa: F401  (before torch: sets the OpenMP spin for this process)
-from posemamba_cli.perf.allocator import retain_freed_memory
+from posemamba_cli.perf import tune_runtime
+
+TUNING = tune_runtime()  # as the posemamba command does, before torch loads (libgomp reads its spin then)
 
 import torch
 
@@ -179,7 +181,6 @@ def main() -> None:
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
     if set(args.presets) - {"S", "B", "L"} or set(args.peers) - set(PEER_LAYERS):
         parser.error("presets are S, B, L; peers are B, L")
-    retain_freed_memory()
     say = lambda line: print(line, flush=True)  # noqa: E731
     name, flags = cpu_description()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -190,6 +191,9 @@ def main() -> None:
         say(f"CPU kernel builds: none ({exc})")
     say(f"torch {torch.__version__}, threads tried: {', '.join(map(str, threads))}; "
         f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    say(f"runtime tuning: OpenMP spin {'shortened' if TUNING.openmp_spin else 'left as set'} "
+        f"(GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}), "
+        f"malloc retention {'on' if TUNING.malloc_retention else 'off'}")
     entries = build_entries(args, say)
     measure(entries, threads, args.repeats)
     report(entries, threads, args, say)

@@ -44,7 +44,9 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
+        hidden = self.fc1(x)
+        hidden = torch.ops.aten.gelu_(hidden) if not torch.is_grad_enabled() else F.gelu(hidden)  # in place: inference
+        return self.fc2(hidden)
 
 
 class BiSTSSM(nn.Module):
@@ -94,10 +96,14 @@ class BiSTSSM(nn.Module):
         """
         b, f, J, d = x.shape
         parent = x.index_select(2, index.limb)
-        if self.limb_grad == "published":  # the published backward leaves out the parent-term gradient
-            parent = parent.detach()
+        if not torch.is_grad_enabled():
+            limb = parent.add_(x)  # x + parent, in the fresh gathered copy
+        else:
+            if self.limb_grad == "published":  # the published backward leaves out the parent-term gradient
+                parent = parent.detach()
+            limb = x + parent
         # (b, Di, f*J) views of channels-last data
-        limb, grid = (x + parent).view(b, f * J, d).transpose(1, 2), x.reshape(b, f * J, d).transpose(1, 2)
+        limb, grid = limb.view(b, f * J, d).transpose(1, 2), x.reshape(b, f * J, d).transpose(1, 2)
         return cross_selective_scan(
             (limb, grid), (0, 1, 0, 1), index.orders, self.x_proj_weight, self.dt_projs_weight,
             self.dt_projs_bias, -torch.exp(self.A_logs.float()), self.Ds, backend=self.scan_backend,
@@ -106,12 +112,25 @@ class BiSTSSM(nn.Module):
 
     def forward(self, u: Tensor, index: ScanIndex) -> Tensor:
         """u (b, f, J, C) -> (b, f, J, C)."""
+        if not torch.is_grad_enabled():
+            return self.out_proj(self._gated_scan(u, index))
         b, f, J, _ = u.shape
         x, z = self.in_proj(u).chunk(2, dim=-1)  # (b, f, J, Di) each
         x = self.conv2d(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)  # channels-last in and out
         y = self.scan(F.silu(x), index).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
         y = self.out_norm(y.to(u.dtype)) * F.silu(z)
         return self.out_proj(y)
+
+    def _gated_scan(self, u: Tensor, index: ScanIndex) -> Tensor:
+        """Inference form of forward up to out_proj, (b, f, J, Di): x and z from two matmuls (each contiguous,
+        so the conv reads x without a copy), SiLU and the gate in place; same arithmetic as forward."""
+        b, f, J, _ = u.shape
+        weight = self.in_proj.weight  # (2 Di, C): x rows, then z rows
+        x = F.linear(u, weight[: self.d_inner])  # (b, f, J, Di)
+        z = F.linear(u, weight[self.d_inner :])
+        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2)), inplace=True).permute(0, 2, 3, 1)  # channels-last
+        y = self.scan(x, index).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
+        return self.out_norm(y.to(u.dtype)).mul_(F.silu(z, inplace=True))
 
 
 class ScanIndex(NamedTuple):
