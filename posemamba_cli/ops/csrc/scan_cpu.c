@@ -108,15 +108,7 @@ typedef int32_t v16i __attribute__((vector_size(64)));
 static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
 
 /* 2^x for x <= 0 (and moderate x > 0): x = n + f, |f| <= 1/2, 2^f by a polynomial, scaled by 2^n. */
-static inline v16 exp2_frac16(v16 f) {
-    /* near-minimax degree 5 for 2^f on [-1/2, 1/2]: relative error < 2e-7 in float32 */
-    v16 p = f * 1.3264631541e-3f + 9.6714868816e-3f;
-    p = p * f + 5.5507337428e-2f;
-    p = p * f + 2.4022242493e-1f;
-    p = p * f + 6.9314697778e-1f;
-    p = p * f + 1.0f;
-    return p;
-}
+static inline v16 exp2_frac16(v16 f) { return EXP2_FRAC_POLY(f); }  /* scan_vec.h's polynomial, 16 lanes */
 
 #ifdef __AVX512F__
 static inline v16 vexp2_16(v16 x) {
