@@ -22,8 +22,8 @@ _spec.loader.exec_module(variants)
 CSRC = (OPS / "csrc").as_posix()
 
 
-def _library(name: str, source: str, isa: str) -> Extension:
-    ext = Extension(f"posemamba_cli.ops.{name}", [f"{CSRC}/{source}"], depends=[f"{CSRC}/scan_vec.h"],
+def _library(name: str, sources: tuple[str, ...], isa: str) -> Extension:
+    ext = Extension(f"posemamba_cli.ops.{name}", [f"{CSRC}/{s}" for s in sources], depends=[f"{CSRC}/scan_vec.h"],
                     optional=True, libraries=["m"] if sys.platform != "win32" else [])
     ext.isa = isa
     return ext
@@ -49,7 +49,9 @@ class BuildCKernels(build_ext):
         return []  # a ctypes library, not an importable module: no PyInit_<name>
 
 
-ext_modules = [_library(variants.FEATURES_LIBRARY_NAME, variants.FEATURES_SOURCE, "generic")]
-ext_modules += [_library(variants.scan_library_name(isa), variants.SCAN_SOURCE, isa) for isa in variants.machine_isas()]
+ext_modules = [_library(variants.FEATURES_LIBRARY_NAME, (variants.FEATURES_SOURCE,), "generic")]
+ext_modules += [
+    _library(variants.scan_library_name(isa), variants.SCAN_SOURCES, isa) for isa in variants.machine_isas()
+]
 
 setup(ext_modules=ext_modules, cmdclass={"build_ext": BuildCKernels})

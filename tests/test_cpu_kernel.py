@@ -12,7 +12,7 @@ import torch
 from posemamba_cli.ops import backend as backend_registry
 from posemamba_cli.ops import cpu_kernel, scan_cpu
 from posemamba_cli.ops.cbuild import BuildError, load_library
-from posemamba_cli.ops.kernel_variants import machine_isas
+from posemamba_cli.ops.kernel_variants import SCAN_SOURCES, machine_isas
 from posemamba_cli.ops.selective_scan import resolve_backend
 
 
@@ -42,7 +42,8 @@ def test_an_installed_build_is_used_without_compiling(fresh, monkeypatch):
         installed = {"_cpu_features": load_library(cpu_kernel._CSRC / "cpu_features.c", "generic")._name}
         monkeypatch.setattr(cpu_kernel, "_installed_file", lambda name: None)
         best = cpu_kernel.supported_isas()[0]
-        installed[f"_scan_cpu_{best}"] = load_library(cpu_kernel._CSRC / "scan_cpu.c", best)._name
+        sources = [cpu_kernel._CSRC / name for name in SCAN_SOURCES]
+        installed[f"_scan_cpu_{best}"] = load_library(sources, best)._name
     except (BuildError, cpu_kernel.KernelUnavailable) as exc:
         pytest.skip(f"cannot build the stand-in libraries: {exc}")
     monkeypatch.setattr(cpu_kernel, "_installed_file",
@@ -87,7 +88,7 @@ def test_an_installed_build_that_does_not_load_falls_back_to_a_run_time_build(fr
     broken.write_bytes(b"not a shared library")
     monkeypatch.setattr(cpu_kernel, "_installed_file", lambda name: broken)
     try:
-        lib, origin, path = cpu_kernel.open_library("_scan_cpu_generic", "scan_cpu.c", "generic")
+        lib, origin, path = cpu_kernel.open_library("_scan_cpu_generic", SCAN_SOURCES, "generic")
     except cpu_kernel.KernelUnavailable as exc:
         assert "does not load" in str(exc)  # and no compiler to fall back on
         return
@@ -100,14 +101,14 @@ def test_an_installed_build_from_other_sources_is_rebuilt_at_run_time(fresh, mon
     shutil.copytree(cpu_kernel._CSRC, edited)
     (edited / "scan_cpu.c").write_text((edited / "scan_cpu.c").read_text() + "/* edited */\n")
     try:
-        stale = Path(load_library(edited / "scan_cpu.c", "generic")._name)
+        stale = Path(load_library([edited / name for name in SCAN_SOURCES], "generic")._name)
     except BuildError as exc:
         pytest.skip(f"no C compiler here: {exc}")
     monkeypatch.setattr(cpu_kernel, "_installed_file", lambda name: stale)
-    lib, origin, path = cpu_kernel.open_library("_scan_cpu_generic", "scan_cpu.c", "generic")
+    lib, origin, path = cpu_kernel.open_library("_scan_cpu_generic", SCAN_SOURCES, "generic")
     assert origin == "jit" and path != str(stale)
     monkeypatch.setattr(cpu_kernel, "_CSRC", edited)  # the sources it was built from: then it is used
-    assert cpu_kernel.open_library("_scan_cpu_generic", "scan_cpu.c", "generic")[1:] == ("extension", str(stale))
+    assert cpu_kernel.open_library("_scan_cpu_generic", SCAN_SOURCES, "generic")[1:] == ("extension", str(stale))
 
 
 def test_no_native_turns_every_compiled_kernel_off(fresh, monkeypatch):

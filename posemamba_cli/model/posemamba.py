@@ -1,7 +1,7 @@
 """The PoseMamba lifter: normalised 2D keypoints (b, f, 17, 2) -> root-relative 3D (b, f, 17, 3).
 
 Parameter names and order are the published ones, so published checkpoints load unchanged. The model
-only calls the `cross_selective_scan` op; which kernel runs is the ops layer's business.
+only calls ops (`cross_selective_scan`, the fused block steps); which kernel runs is the ops layer's business.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from torch import Tensor
 
 from posemamba_cli.model.config import PoseMambaConfig, preset_config
 from posemamba_cli.ops import cross_selective_scan
+from posemamba_cli.ops.block_ops import conv3x3_silu, layer_norm_gate
 
 # Published "limb" parent list used by the global-local scan (not the anatomical tree).
 LIMB_PARENTS = [0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16]
@@ -87,18 +88,17 @@ class BiSTSSM(nn.Module):
         self.A_logs.copy_(torch.log(torch.arange(1, self.d_state + 1, dtype=torch.float32)).repeat(K * inner, 1))
         self.Ds.fill_(1.0)
 
-    def scan(self, x: Tensor, index: ScanIndex) -> Tensor:
+    def scan(self, x: Tensor, index: ScanIndex, limb: Tensor | None = None) -> Tensor:
         """x (b, f, J, Di) after the conv -> the four scans' outputs summed on the grid, (b, Di, f*J).
 
         Scans 0 and 2 read the limb sequence x + x[parent] frame-major (l = t*J + j), forwards and
         backwards; scans 1 and 3 read x joint-major (l = j*f + t), forwards and backwards. index holds
-        the orders for f frames, on x's device (built once by the model, never per call).
+        the orders for f frames, on x's device (built once by the model, never per call). limb: that
+        sequence where the caller formed it already (inference).
         """
         b, f, J, d = x.shape
-        parent = x.index_select(2, index.limb)
-        if not torch.is_grad_enabled():
-            limb = parent.add_(x)  # x + parent, in the fresh gathered copy
-        else:
+        if limb is None:
+            parent = x.index_select(2, index.limb)
             if self.limb_grad == "published":  # the published backward leaves out the parent-term gradient
                 parent = parent.detach()
             limb = x + parent
@@ -122,15 +122,16 @@ class BiSTSSM(nn.Module):
         return self.out_proj(y)
 
     def _gated_scan(self, u: Tensor, index: ScanIndex) -> Tensor:
-        """Inference form of forward up to out_proj, (b, f, J, Di): x and z from two matmuls (each contiguous,
-        so the conv reads x without a copy), SiLU and the gate in place; same arithmetic as forward."""
+        """Inference form of forward up to out_proj, (b, f, J, Di): x and z from two matmuls (each contiguous),
+        conv + SiLU + the limb sequence in one fused op, the norm and the gate in another; same arithmetic."""
         b, f, J, _ = u.shape
         weight = self.in_proj.weight  # (2 Di, C): x rows, then z rows
         x = F.linear(u, weight[: self.d_inner])  # (b, f, J, Di)
         z = F.linear(u, weight[self.d_inner :])
-        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2)), inplace=True).permute(0, 2, 3, 1)  # channels-last
-        y = self.scan(x, index).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
-        return self.out_norm(y.to(u.dtype)).mul_(F.silu(z, inplace=True))
+        x, limb = conv3x3_silu(x, self.conv2d.weight, self.conv2d.bias, index.limb, self.scan_backend)
+        y = self.scan(x, index, limb).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
+        norm = self.out_norm
+        return layer_norm_gate(y.to(u.dtype), z, norm.weight, norm.bias, norm.eps, self.scan_backend, inplace=True)
 
 
 class ScanIndex(NamedTuple):

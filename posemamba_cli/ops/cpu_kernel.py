@@ -1,6 +1,6 @@
 """Find the CPU scan kernel for this machine and CPU.
 
-The kernel is one C source built once per instruction set (kernel_variants). Order of sources:
+The kernel is one library of C sources built once per instruction set (kernel_variants). Order of sources:
 the libraries setup.py built into this package at install time -> a run-time build by `cbuild` (needs a C
 compiler) -> none, and the caller falls back to PyTorch. Among the builds, the fastest this CPU runs is
 chosen (asked of a small baseline-compiled library, csrc/cpu_features.c), unless POSEMAMBA_CPU_ISA names one
@@ -21,7 +21,7 @@ from posemamba_cli.ops.cbuild import BuildError, load_library
 from posemamba_cli.ops.kernel_variants import (
     FEATURES_LIBRARY_NAME,
     FEATURES_SOURCE,
-    SCAN_SOURCE,
+    SCAN_SOURCES,
     machine_isas,
     scan_library_name,
     source_digest,
@@ -68,7 +68,7 @@ def _built_from_other_sources(lib: ctypes.CDLL) -> bool:
     return lib.kernel_source_digest().decode() != source_digest(_CSRC)
 
 
-def open_library(name: str, source: str, isa: str) -> tuple[ctypes.CDLL, str, str]:
+def open_library(name: str, sources: tuple[str, ...], isa: str) -> tuple[ctypes.CDLL, str, str]:
     """(library, origin, path) for one build: the installed extension if it loads, else a run-time build."""
     if settings.native_disabled():
         raise KernelUnavailable("compiled CPU kernels disabled by POSEMAMBA_NO_NATIVE")
@@ -84,7 +84,7 @@ def open_library(name: str, source: str, isa: str) -> tuple[ctypes.CDLL, str, st
                 return lib, "extension", str(installed)
             why = f"the installed {installed.name} was built from other sources (rebuild: pip install -e .)"
     try:
-        lib = load_library(_CSRC / source, isa)
+        lib = load_library([_CSRC / s for s in sources], isa)
     except BuildError as exc:
         raise KernelUnavailable(f"{why}, and the run-time build failed: {exc}") from exc
     return lib, "jit", str(lib._name)
@@ -92,7 +92,7 @@ def open_library(name: str, source: str, isa: str) -> tuple[ctypes.CDLL, str, st
 
 def supported_isas() -> list[str]:
     """The scan builds this CPU (and OS) can run, fastest first."""
-    lib = open_library(FEATURES_LIBRARY_NAME, FEATURES_SOURCE, "generic")[0]
+    lib = open_library(FEATURES_LIBRARY_NAME, (FEATURES_SOURCE,), "generic")[0]
     lib.cpu_supports.argtypes = [ctypes.c_char_p]
     lib.cpu_supports.restype = ctypes.c_int
     return [isa for isa in machine_isas() if lib.cpu_supports(isa.encode())]
@@ -111,7 +111,7 @@ def load_scan_kernel(isa: str | None = None) -> KernelLibrary:
     reasons = []
     for choice in [wanted] if wanted else runnable:
         try:
-            lib, origin, path = open_library(scan_library_name(choice), SCAN_SOURCE, choice)
+            lib, origin, path = open_library(scan_library_name(choice), SCAN_SOURCES, choice)
             return KernelLibrary(lib, choice, origin, path)
         except KernelUnavailable as exc:
             reasons.append(f"{choice}: {exc}")

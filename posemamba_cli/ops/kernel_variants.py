@@ -10,7 +10,7 @@ import hashlib
 import platform
 from pathlib import Path
 
-SCAN_SOURCE = "scan_cpu.c"  # the scan kernels, one library per ISA
+SCAN_SOURCES = ("scan_cpu.c", "block_ops.c")  # the scans and the fused steps around them; one library per ISA
 FEATURES_SOURCE = "cpu_features.c"  # which ISAs this CPU runs; compiled for the baseline only
 COMMON_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-std=gnu11", "-Wno-psabi"]
 ISA_FLAGS: dict[str, list[str]] = {

@@ -2,20 +2,20 @@
 
 The kernel fuses delta_bias + softplus, exp(delta A), the recurrence and the C contraction. It is built per
 instruction set (AVX-512, AVX2, NEON, generic); `cpu_kernel` finds the build for this CPU. ctypes releases
-the GIL during the call, so a thread pool splits rows across torch's thread count.
+the GIL during the call, so `cpu_threads.run_split` splits rows across torch's thread count.
 """
 
 from __future__ import annotations
 
 import ctypes
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import Tensor
 
 from posemamba_cli.ops.backend import Grads
 from posemamba_cli.ops.cpu_kernel import KernelLibrary, KernelUnavailable, load_scan_kernel
+from posemamba_cli.ops.cpu_threads import run_split
 
 _I64 = ctypes.c_int64
 _PTR = ctypes.c_void_p
@@ -33,12 +33,6 @@ def _ptr(t: Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
-def _split(total: int, parts: int) -> list[tuple[int, int]]:
-    parts = max(1, min(parts, total))
-    bounds = [total * i // parts for i in range(parts + 1)]
-    return [(bounds[i], bounds[i + 1]) for i in range(parts) if bounds[i + 1] > bounds[i]]
-
-
 def _f32(t: Tensor | None) -> Tensor | None:
     return None if t is None else t.to(torch.float32).contiguous()
 
@@ -54,8 +48,6 @@ class CpuNativeBackend:
         self.name = "cpu" if isa is None else f"cpu-{isa}"
         self._kernel: KernelLibrary | None = None
         self._error: str | None = None  # None until a load was tried
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_size = 0
 
     @property
     def _lib(self) -> ctypes.CDLL | None:
@@ -94,16 +86,7 @@ class CpuNativeBackend:
         return (self._lib is not None, self._error or "")
 
     def _run(self, fn, total: int) -> list:
-        threads = max(1, torch.get_num_threads())
-        chunks = _split(total, threads)
-        if len(chunks) == 1:
-            return [fn(*chunks[0])]
-        if self._pool is None or self._pool_size != len(chunks):
-            if self._pool is not None:
-                self._pool.shutdown()
-            self._pool = ThreadPoolExecutor(len(chunks), thread_name_prefix="posemamba-scan")
-            self._pool_size = len(chunks)
-        return list(self._pool.map(lambda c: fn(*c), chunks))
+        return run_split(fn, total)
 
     @staticmethod
     def _prepare(u, delta, delta_bias, A, B, C, D):
