@@ -524,7 +524,8 @@ done:
  * The walk holds the state gradient and the dA sums of a pass in registers, twice the forward's state count,
  * so a pass covers fewer states than the forward's SCAN_SPASS where registers are few.
  */
-#if VL == 16
+#ifdef SCAN_BPASS
+#elif VL == 16
 #define SCAN_BPASS 8 /* 32 zmm */
 #elif VL == 8
 #define SCAN_BPASS 4 /* 16 ymm */
