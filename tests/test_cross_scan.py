@@ -147,6 +147,23 @@ def test_training_path_gradients_match_float64(cpu_variant, fused, batch, dim, f
                                    msg=name)
 
 
+def test_fused_backward_threads_split_units_across_batch_rows(cpu_variant):
+    """Three threads over the (batch, channel block) units: each sums its projections' gradients apart, and
+    the result equals float64's."""
+    inputs, orders, (y_ref, grads_ref) = grad_case(2, 32, 5, 7, "random")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        with training_path(cpu_variant, True) as calls:
+            _, grads = composed_with_grads(inputs, orders, torch.float32, cpu_variant)
+    finally:
+        torch.set_num_threads(threads)
+    assert calls == [1]
+    for name, want in grads_ref.items():
+        torch.testing.assert_close(grads[name].double(), want, rtol=1e-3, atol=1e-4 * want.abs().max().item(),
+                                   msg=name)
+
+
 def test_fused_backward_leaves_a_detached_source_alone(cpu_variant):
     """A source that needs no gradient (the model's published limb detach) gets none; the others still do."""
     inputs = make_inputs(1, 4, 32, 1, 16, 3, 5, channels_last=True)
