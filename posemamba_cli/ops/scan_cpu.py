@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from posemamba_cli.ops.backend import Grads
 from posemamba_cli.ops.cpu_kernel import KernelLibrary, KernelUnavailable, load_scan_kernel
@@ -290,6 +291,7 @@ class _CrossScanCpuFn(torch.autograd.Function):
         return y.transpose(1, 2)  # (b, Di, P), stored channels-last
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dy: Tensor):
         orders, x_proj_weight, dt_w, dt_b, A, D, *rest = ctx.saved_tensors
         S = len(rest) - len(ctx.groups)
