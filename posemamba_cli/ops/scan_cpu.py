@@ -2,7 +2,9 @@
 
 The kernel fuses delta_bias + softplus, exp(delta A), the recurrence and the C contraction. It is built per
 instruction set (AVX-512, AVX2, NEON, generic); `cpu_kernel` finds the build for this CPU. ctypes releases
-the GIL during the call, so a thread pool splits rows across torch's thread count.
+the GIL during the call, so a thread pool splits rows across torch's thread count. The block's whole cross
+scan runs fused: cross_forward (no gradients) and cross_scan (training: the fused forward, then the fused
+backward and two matmuls per source for the projections).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@
  *   dA_part               : (batch, dim, N)        per-batch partial sums, reduced by the caller
  *   dD_part, dbias_part   : (batch, dim)
  *
- * cross_scan_fwd (inference only) runs K such scans over one shared grid in per-group orders, sixteen
- * channels to a vector; its layouts are described above it.
+ * cross_scan_fwd runs K such scans over one shared grid in per-group orders, one channel per vector lane;
+ * cross_scan_bwd is its backward (training), in the same layout; their layouts are described above them.
  *
  * The forward keeps only the N states of one channel. The backward recomputes the states chunk by
  * chunk from boundary states, so no (L, dim, N) buffer exists anywhere. Work is split by the caller:
