@@ -198,6 +198,7 @@ class CpuNativeBackend:
         """The fused cross scan's gradients. us: K (batch, P, Di) float32 inputs; projs: the forward's
         projections (_projections); gy (batch, P, Di). Returns du per source (dict, (batch, P, Di)), d projs
         (like projs), dA (K*Di, N), dD (K*Di,), d bias (K, Di), d dt_weight (K, Di, R)."""
+        assert self._lib is not None, self._error
         batch, length, dim = us[0].shape
         K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
         order = orders.to(torch.int32).contiguous()
