@@ -1,13 +1,15 @@
 """Every CPU kernel build's cross scan equals the composed op (gather, projections, scan, scatter) run in
 float64: the fused no-grad forward, and the forward and gradients that training takes."""
 
+import contextlib
 import functools
 
 import pytest
 import torch
 
 from posemamba_cli import PoseMamba
-from posemamba_cli.model.posemamba import scan_orders
+from posemamba_cli.model.config import PoseMambaConfig
+from posemamba_cli.model.posemamba import BiSTSSM, scan_orders
 from posemamba_cli.ops import cross_selective_scan, get_backend
 
 
@@ -95,20 +97,104 @@ def composed_with_grads(inputs, orders, dtype, backend, per_group=False):
 
 
 @functools.cache
-def grad_case(dim, f, J):
-    inputs = make_inputs(1, 4, dim, max(1, dim // 32), 16, f, J, channels_last=True, seed=2)
-    orders = scan_orders(f, J, torch.device("cpu"))
+def grad_case(batch, dim, f, J, orders):
+    inputs = make_inputs(batch, 4, dim, max(1, dim // 32), 16, f, J, channels_last=True, seed=2)
+    if orders == "random":
+        g = torch.Generator().manual_seed(3)
+        orders = torch.stack([torch.randperm(f * J, generator=g) for _ in range(4)])
+    else:
+        orders = scan_orders(f, J, torch.device("cpu"))
     return inputs, orders, composed_with_grads(inputs, orders, torch.float64, "auto", per_group=True)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("dim,f,J", [(256, 243, 17), (24, 5, 17)])  # PoseMamba-B's full scan; odd sizes
-def test_training_path_gradients_match_float64(cpu_variant, dim, f, J):
-    inputs, orders, (y_ref, grads_ref) = grad_case(dim, f, J)
-    y, grads = composed_with_grads(inputs, orders, torch.float32, cpu_variant)
+@contextlib.contextmanager
+def training_path(backend_name, fused):
+    """Run the block with the CPU build's fused backward on or off; yields a list that records every call of
+    the fused backward (one per cross scan)."""
+    backend = get_backend(backend_name)
+    calls = []
+    real = backend.cross_backward
+    backend.fused_backward, backend.cross_backward = fused, lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        yield calls
+    finally:
+        backend.fused_backward = None
+        del backend.cross_backward
+
+
+def covered(backend_name, dim):
+    return dim % get_backend(backend_name)._lanes == 0
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("batch,dim,f,J,orders", [
+    pytest.param(1, 256, 243, 17, "posemamba", marks=pytest.mark.slow),  # PoseMamba-B's full scan
+    (2, 32, 5, 7, "random"),  # odd sizes, arbitrary permutations, two batch rows
+    (1, 24, 5, 17, "posemamba"),  # Di = 24: the fused kernel covers 8 lanes (AVX2), not 16 (AVX-512)
+])
+def test_training_path_gradients_match_float64(cpu_variant, fused, batch, dim, f, J, orders):
+    """y and every gradient (sources, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D) of the path training
+    takes, the fused backward (where the build covers the shape) or the composed op, equal float64's."""
+    inputs, orders, (y_ref, grads_ref) = grad_case(batch, dim, f, J, orders)
+    with training_path(cpu_variant, fused) as calls:
+        y, grads = composed_with_grads(inputs, orders, torch.float32, cpu_variant)
+    assert len(calls) == (1 if fused and covered(cpu_variant, dim) else 0)
     torch.testing.assert_close(y.double(), y_ref, rtol=1e-4, atol=1e-4 * y_ref.abs().max().item())
+    assert set(grads) == set(grads_ref) == {"source0", "source1", "x_proj_weight", "dt_proj_weight", "dt_proj_bias",
+                                            "A", "D"}
     for name, want in grads_ref.items():
         torch.testing.assert_close(grads[name].double(), want, rtol=1e-3, atol=1e-4 * want.abs().max().item(),
+                                   msg=name)
+
+
+def test_fused_backward_threads_split_units_across_batch_rows(cpu_variant):
+    """Three threads over the (batch, channel block) units: each sums its projections' gradients apart, and
+    the result equals float64's."""
+    inputs, orders, (y_ref, grads_ref) = grad_case(2, 32, 5, 7, "random")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        with training_path(cpu_variant, True) as calls:
+            _, grads = composed_with_grads(inputs, orders, torch.float32, cpu_variant)
+    finally:
+        torch.set_num_threads(threads)
+    assert calls == [1]
+    for name, want in grads_ref.items():
+        torch.testing.assert_close(grads[name].double(), want, rtol=1e-3, atol=1e-4 * want.abs().max().item(),
+                                   msg=name)
+
+
+def test_fused_backward_leaves_a_detached_source_alone(cpu_variant):
+    """A source that needs no gradient (the model's published limb detach) gets none; the others still do."""
+    inputs = make_inputs(1, 4, 32, 1, 16, 3, 5, channels_last=True)
+    orders = scan_orders(3, 5, torch.device("cpu"))
+    kept = inputs["sources"][1].float().requires_grad_(True)
+    rest = {k: v.float().requires_grad_(True) if torch.is_tensor(v) else v for k, v in inputs.items() if k != "sources"}
+    with training_path(cpu_variant, True) as calls:
+        y = cross_selective_scan((inputs["sources"][0].float(), kept), orders=orders, backend=cpu_variant, **rest)
+        y.sum().backward()
+    assert calls == [1]
+    assert kept.grad is not None and kept.grad.abs().sum() > 0
+    assert all(rest[k].grad is not None for k in ("x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A", "D"))
+
+
+def test_model_training_takes_the_fused_backward(cpu_variant):
+    """PoseMamba in training: every cross scan runs the fused backward, and the parameter gradients equal the
+    composed path's."""
+    config = PoseMambaConfig(num_frame=9, dim_feat=16, depth=2, scan_backend=cpu_variant)  # Di = 32: every build
+    grads = {}
+    for fused in (True, False):
+        torch.manual_seed(0)
+        model = PoseMamba(config).train()
+        x = torch.randn(2, 9, 17, 2)
+        with training_path(cpu_variant, fused) as calls:
+            model(x).square().mean().backward()
+        scans = sum(isinstance(m, BiSTSSM) for m in model.modules())
+        assert len(calls) == (scans if fused else 0) and scans > 0
+        grads[fused] = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    assert grads[True].keys() == grads[False].keys()
+    for name, want in grads[False].items():
+        torch.testing.assert_close(grads[True][name], want, rtol=1e-3, atol=1e-5 + 1e-4 * want.abs().max().item(),
                                    msg=name)
 
 

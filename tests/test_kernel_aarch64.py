@@ -103,3 +103,53 @@ def test_neon_scan_forward_and_gradients_match_float64(neon_binary):
     for name, leaf in leaves.items():
         want = leaf.grad
         torch.testing.assert_close(got[name], want, rtol=1e-4, atol=2e-5 * want.abs().max().item(), msg=name)
+
+
+@pytest.mark.parametrize("dim,f,J,random_orders", [(32, 9, 17, False), (12, 7, 5, True)])
+def test_neon_cross_scan_gradients_match_float64(neon_binary, dim, f, J, random_orders):
+    """cross_scan_bwd of the NEON build: with the projections' matmul backward (as the CPU backend runs it),
+    every gradient of the cross scan equals float64 autograd through the composed op."""
+    g = torch.Generator().manual_seed(2)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    K, R, N, P, batch = 4, 2, 16, f * J, 2
+    C = R + 2 * N
+    source_index = (0, 1, 0, 1)
+    leaves = {"source0": r(batch, dim, P), "source1": r(batch, dim, P), "x_proj_weight": r(K, C, dim) / dim**0.5,
+              "dt_proj_weight": r(K, dim, R) / R**0.5, "dt_proj_bias": r(K, dim) - 3.0,
+              "A": -(torch.rand(K * dim, N, generator=g, dtype=torch.float64) * 15 + 0.5), "D": r(K * dim)}
+    leaves = {k: v.requires_grad_(True) for k, v in leaves.items()}
+    orders = (torch.stack([torch.randperm(P, generator=g) for _ in range(K)]) if random_orders
+              else scan_orders(f, J, torch.device("cpu")))
+    gy = r(batch, dim, P)
+    sources = (leaves["source0"], leaves["source1"])
+    y = cross_selective_scan(sources, source_index, orders, leaves["x_proj_weight"], leaves["dt_proj_weight"],
+                             leaves["dt_proj_bias"], leaves["A"], leaves["D"])  # float64: the reference loop
+    (y * gy).sum().backward()
+    us = torch.stack([s.detach().transpose(1, 2) for s in sources])  # (S, batch, P, Di) channels-last
+    xw = leaves["x_proj_weight"].detach()
+    proj = torch.einsum("kbpd,kcd->kbpc", us[list(source_index)], xw)  # (K, batch, P, C)
+    header = np.array([3, K, dim, P, R, N, batch, 2, *source_index], np.int64)
+    out = run(neon_binary, [header, f32(us), f32(proj), orders.to(torch.int32).numpy(),
+                            f32(leaves["dt_proj_weight"].reshape(K * dim, R)), f32(leaves["dt_proj_bias"].reshape(-1)),
+                            f32(leaves["A"]), f32(leaves["D"]), f32(gy.transpose(1, 2))])
+    sizes = {"du": (2, batch, P, dim), "dproj": (K, batch, P, C), "A": (batch, K * dim, N), "D": (batch, K * dim),
+             "dt_proj_bias": (batch, K * dim), "dt_proj_weight": (batch, K * dim, R)}
+    flat = np.frombuffer(out, np.float32)
+    got, at = {}, 0
+    for name, shape in sizes.items():
+        n = int(np.prod(shape))
+        got[name] = torch.from_numpy(flat[at:at + n].reshape(shape).copy()).double()
+        at += n
+    assert at == flat.size
+    du, dproj = got.pop("du"), got.pop("dproj")
+    got = {k: v.sum(0) for k, v in got.items()}  # per batch row partials
+    got["dt_proj_bias"] = got["dt_proj_bias"].view(K, dim)
+    got["dt_proj_weight"] = got["dt_proj_weight"].view(K, dim, R)
+    for k, s in enumerate(source_index):  # proj = u W^T
+        du[s] += dproj[k] @ xw[k]
+    got["x_proj_weight"] = torch.einsum("kbpc,kbpd->kcd", dproj, us[list(source_index)])
+    got["source0"], got["source1"] = du[0].transpose(1, 2), du[1].transpose(1, 2)
+    assert got.keys() == leaves.keys()
+    for name, leaf in leaves.items():
+        want = leaf.grad
+        torch.testing.assert_close(got[name], want, rtol=1e-4, atol=5e-5 * want.abs().max().item(), msg=name)

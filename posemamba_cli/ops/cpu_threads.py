@@ -23,9 +23,14 @@ def split(total: int, parts: int) -> list[tuple[int, int]]:
 
 def run_split(fn: Callable[[int, int], T], total: int) -> list[T]:
     """fn(start, end) over `total` units cut into torch.get_num_threads() ranges, run in parallel; the results
-    in order. The first range runs on the calling thread, the others on pool threads."""
+    in order."""
+    return map_chunks(fn, split(total, max(1, torch.get_num_threads())))
+
+
+def map_chunks(fn: Callable[..., T], chunks: list[tuple]) -> list[T]:
+    """fn(*chunk) for every chunk, in parallel; the results in order. The first chunk runs on the calling
+    thread, the others on pool threads."""
     global _pool, _pool_size
-    chunks = split(total, max(1, torch.get_num_threads()))
     if len(chunks) == 1:
         return [fn(*chunks[0])]
     if _pool is None or _pool_size != len(chunks) - 1:

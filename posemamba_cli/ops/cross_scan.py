@@ -5,9 +5,10 @@ positions in the order `orders[k]`, projects it to (dt_low, B, C) with x_proj_we
 delta with dt_proj_weight[k], scans, and adds its output back at the positions it came from.
 
 The composed form below (gather, projections, `selective_scan`, scatter) works on every backend and
-carries gradients. A backend with a fused `cross_scan` (Triton: forward and backward) runs the whole op
-over the grid with no gathered copies whenever no trace is asked for; one with a fused `cross_forward`
-(CPU) does so when no gradient is wanted either.
+carries gradients. A backend with a fused `cross_scan` (Triton; CPU when a gradient is wanted: forward and
+backward) runs the whole op over the grid with no gathered copies whenever no trace is asked for and it
+covers the inputs (it returns None otherwise); one with a fused `cross_forward` (CPU) does so when no
+gradient is wanted.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def cross_selective_scan(
     if len(source_index) != K or x_proj_weight.shape[0] != K:
         raise ValueError(f"{K} scan orders but {len(source_index)} sources and {x_proj_weight.shape[0]} projections")
     impl = resolve_backend(backend, sources[0].device.type, sources[0].dtype)
-    fused_with_grad = getattr(impl, "cross_scan", None)  # GPU: the fused op with its own backward
+    fused_with_grad = getattr(impl, "cross_scan", None)  # the fused op with its own backward
     if fused_with_grad is not None and trace is None:
         y = fused_with_grad(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
         if y is not None:

@@ -2,7 +2,9 @@
 
 The kernel fuses delta_bias + softplus, exp(delta A), the recurrence and the C contraction. It is built per
 instruction set (AVX-512, AVX2, NEON, generic); `cpu_kernel` finds the build for this CPU. ctypes releases
-the GIL during the call, so `cpu_threads.run_split` splits rows across torch's thread count.
+the GIL during the call, so `cpu_threads` splits rows across torch's thread count. The block's whole cross
+scan runs fused: cross_forward (no gradients) and cross_scan (training: the fused forward, then the fused
+backward and two matmuls per source for the projections).
 """
 
 from __future__ import annotations
@@ -12,14 +14,20 @@ import warnings
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from posemamba_cli.ops.backend import Grads
 from posemamba_cli.ops.cpu_kernel import KernelLibrary, KernelUnavailable, load_scan_kernel
-from posemamba_cli.ops.cpu_threads import run_split
+from posemamba_cli.ops.cpu_threads import map_chunks, run_split, split
 
 _I64 = ctypes.c_int64
 _PTR = ctypes.c_void_p
 _warned = False
+# The builds whose fused cross-scan backward beats the composed op (gather, projections, scan_bwd, scatter) in
+# training; any other keeps the composed op. Measured with benchmarks/bench_scan_cpu_train.py on Zen 4, 1 thread:
+# a PoseMamba-B training step 1.5x faster (AVX-512), 2.0x (AVX2), 2.0x (generic, SSE2). NEON is not measured
+# on an ARM CPU; it is in by analogy with the generic build, which has the same 4 lanes.
+FUSED_BACKWARD_ISAS = frozenset({"avx512", "avx2", "neon", "generic"})
 
 
 def _warn_once(message: str) -> None:
@@ -48,6 +56,7 @@ class CpuNativeBackend:
         self.name = "cpu" if isa is None else f"cpu-{isa}"
         self._kernel: KernelLibrary | None = None
         self._error: str | None = None  # None until a load was tried
+        self._fused_backward: bool | None = None  # None: FUSED_BACKWARD_ISAS decides
 
     @property
     def _lib(self) -> ctypes.CDLL | None:
@@ -71,6 +80,9 @@ class CpuNativeBackend:
         lib.scan_bwd.restype = ctypes.c_int
         lib.cross_scan_fwd.argtypes = [_PTR, _I64, _I64] * 2 + [_PTR] * 6 + [_I64] * 9
         lib.cross_scan_fwd.restype = ctypes.c_int
+        lib.cross_scan_bwd.argtypes = ([_PTR, _I64, _I64] * 2 + [_PTR] * 6 + [_I64] * 2 + [_PTR, _I64, _I64]
+                                       + [_PTR] * 5 + [_I64] * 7)
+        lib.cross_scan_bwd.restype = ctypes.c_int
         lib.scan_lanes.restype = ctypes.c_int
         self._kernel, self._error, self._lanes = kernel, "", lib.scan_lanes()
         if kernel.origin == "jit" and self._isa is None:
@@ -112,24 +124,91 @@ class CpuNativeBackend:
 
         us: K (batch, P, Di) channels-last inputs, one per group. Returns y (batch, P, Di)."""
         assert self._lib is not None, self._error
+        if not self._covers(us[0], A, dt_weight):
+            return None
+        return self._cross_fused(us, x_proj_weight, orders, dt_weight, dt_bias, A, D)[0]
+
+    def _covers(self, u: Tensor, A: Tensor, dt_weight: Tensor) -> bool:
+        """Whether the fused cross-scan kernels take these sizes: N = 16 states, R <= 16, Di a multiple of the
+        lanes."""
+        return A.shape[-1] == 16 and dt_weight.shape[-1] <= 16 and u.shape[-1] % self._lanes == 0
+
+    def _cross_fused(self, us, x_proj_weight, orders, dt_weight, dt_bias, A, D) -> tuple[Tensor, list]:
+        """cross_forward's y, and the projections it formed (see _projections) for a backward."""
         batch, length, dim = us[0].shape
         K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
-        lanes = self._lanes
-        if n_state != 16 or rank > 16 or dim % lanes:
-            return None
-        proj_ptrs, proj_strides, keep = _projections(us, x_proj_weight)
+        projs = _projections(us, x_proj_weight)
         us = [_f32(t) for t in us]
         order = orders.to(torch.int32).contiguous()
         wf, bf, Af, Df = _f32(dt_weight.reshape(K * dim, rank)), _f32(dt_bias.reshape(-1)), _f32(A), _f32(D)
         y = torch.empty(batch, length, dim, dtype=torch.float32)
-        u_ptrs, proj_ptrs = (_PTR * K)(*(t.data_ptr() for t in us)), (_PTR * K)(*proj_ptrs)
-        args = (u_ptrs, length * dim, dim, proj_ptrs, *proj_strides, order.data_ptr(),
+        u_ptrs, proj_ptrs = (_PTR * K)(*(t.data_ptr() for t in us)), (_PTR * K)(*_group_ptrs(projs, K))
+        args = (u_ptrs, length * dim, dim, proj_ptrs, *_strides(projs), order.data_ptr(),
                 wf.data_ptr(), bf.data_ptr(), Af.data_ptr(), _ptr(Df), y.data_ptr(), length * dim, dim,
                 K, dim, length, rank, n_state)
-        codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // lanes)
+        codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // self._lanes)
         _check(codes, n_state)
-        del keep
-        return y
+        return y, projs
+
+    @property
+    def fused_backward(self) -> bool:
+        """Whether training takes the fused cross scan (cross_scan) rather than the composed op: where this
+        build's fused backward is the faster (benchmarks/bench_scan_cpu_train.py). Settable, for benchmarks."""
+        if self._fused_backward is not None:
+            return self._fused_backward
+        return self._lib is not None and self._kernel.isa in FUSED_BACKWARD_ISAS
+
+    @fused_backward.setter
+    def fused_backward(self, value: bool | None) -> None:
+        self._fused_backward = value
+
+    def cross_scan(self, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D):
+        """The fused cross scan with its backward (see ops.cross_scan), for training: None where no gradient is
+        wanted (cross_forward serves), the kernel does not cover the inputs, or fused_backward is off."""
+        tensors = (*sources, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
+        if not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)):
+            return None
+        if not self.fused_backward or not self._covers(sources[0].transpose(1, 2), A, dt_proj_weight):
+            return None
+        if any(s.dtype != torch.float32 or s.dim() != 3 or s.shape != sources[0].shape for s in sources):
+            return None
+        return _CrossScanCpuFn.apply(self, tuple(source_index), orders, x_proj_weight, dt_proj_weight,
+                                     dt_proj_bias, A, D, *sources)
+
+    def cross_backward(self, us, projs, orders, dt_weight, dt_bias, A, D, source_index, gy):
+        """The fused cross scan's gradients. us: K (batch, P, Di) float32 inputs; projs: the forward's
+        projections (_projections); gy (batch, P, Di). Returns du per source (dict, (batch, P, Di)), d projs
+        (like projs), dA (K*Di, N), dD (K*Di,), d bias (K, Di), d dt_weight (K, Di, R)."""
+        assert self._lib is not None, self._error
+        batch, length, dim = us[0].shape
+        K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
+        order = orders.to(torch.int32).contiguous()
+        wf, bf, Af, Df = _f32(dt_weight.reshape(K * dim, rank)), _f32(dt_bias.reshape(-1)), _f32(A), _f32(D)
+        gy = _f32(gy)
+        du = {s: torch.empty(batch, length, dim) for s in source_index}
+        dA = torch.empty(batch, K * dim, n_state)
+        dD, dbias, dw = torch.empty(batch, K * dim), torch.empty(batch, K * dim), torch.empty(batch, K * dim, rank)
+        chunks = split(batch * dim // self._lanes, max(1, torch.get_num_threads()))
+        dprojs = [[(torch.zeros_like(p), ks) for p, ks in projs] for _ in chunks]  # one per thread: they add
+        u_ptrs = (_PTR * K)(*(t.data_ptr() for t in us))
+        proj_ptrs = (_PTR * K)(*_group_ptrs(projs, K))
+        du_ptrs = (_PTR * K)(*(du[s].data_ptr() for s in source_index))
+        args = (u_ptrs, length * dim, dim, proj_ptrs, *_strides(projs), order.data_ptr(), wf.data_ptr(),
+                bf.data_ptr(), Af.data_ptr(), _ptr(Df), gy.data_ptr(), gy.stride(0), gy.stride(1), du_ptrs,
+                length * dim, dim)
+        sizes = (dA.data_ptr(), dD.data_ptr(), dbias.data_ptr(), dw.data_ptr(), K, dim, length, rank, n_state)
+
+        def run(part: list, u0: int, u1: int) -> int:
+            return self._lib.cross_scan_bwd(*args, (_PTR * K)(*_group_ptrs(part, K)), *sizes, u0, u1)
+
+        codes = map_chunks(run, [(part, *c) for part, c in zip(dprojs, chunks)])
+        _check(codes, n_state)
+        dproj = [d for d, _ in dprojs[0]]
+        for part in dprojs[1:]:
+            for total, (d, _) in zip(dproj, part):
+                total += d
+        return (du, list(zip(dproj, (ks for _, ks in projs))), dA.sum(0), dD.sum(0), dbias.sum(0).view(K, dim),
+                dw.sum(0).view(K, dim, rank))
 
     def backward(self, u, delta, A, B, C, D, delta_bias, delta_softplus, saved, dy) -> Grads:
         assert self._lib is not None, self._error
@@ -153,26 +232,69 @@ class CpuNativeBackend:
                 dBt.transpose(-1, -2).to(B.dtype), dCt.transpose(-1, -2).to(C.dtype), dD, dbias)
 
 
-def _projections(us: list[Tensor], x_proj_weight: Tensor) -> tuple[list[int], tuple[int, int], list[Tensor]]:
-    """Every group's (dt_low, B, C) projections (batch, P, R + 2N) as (addresses, (batch, position) strides in
-    floats, tensors to keep alive). Groups that scan the same source share one matmul against their stacked
-    weights (fewer, wider matmuls run faster) when every source serves as many groups."""
+def _projections(us: list[Tensor], x_proj_weight: Tensor) -> list[tuple[Tensor, list[int]]]:
+    """Every group's (dt_low, B, C) projections as (tensor (batch, P, len(ks) (R + 2N)), the groups ks it holds,
+    side by side). Groups that scan the same source share one matmul against their stacked weights (fewer,
+    wider matmuls run faster) when every source serves as many groups; else one per group."""
     w = x_proj_weight.detach().float()  # a weight that requires grad sends matmul down a path ~7x slower
     by_source: dict[int, list[int]] = {}
     for k, u in enumerate(us):
         by_source.setdefault(id(u), []).append(k)
-    width = w.shape[1] * 4  # bytes per group's projections
     if len({len(ks) for ks in by_source.values()}) == 1:
-        ptrs = [0] * len(us)
-        projs = []
-        for ks in by_source.values():
-            proj = torch.matmul(_f32(us[ks[0]]), w[ks].reshape(-1, w.shape[2]).t())  # (batch, P, len(ks)(R+2N))
-            projs.append(proj)
-            for i, k in enumerate(ks):
-                ptrs[k] = proj.data_ptr() + i * width
-        return ptrs, (projs[0].stride(0), projs[0].stride(1)), projs
-    projs = [torch.matmul(_f32(u), w[k].t()) for k, u in enumerate(us)]
-    return [p.data_ptr() for p in projs], (projs[0].stride(0), projs[0].stride(1)), projs
+        return [(torch.matmul(_f32(us[ks[0]]), w[ks].reshape(-1, w.shape[2]).t()), ks) for ks in by_source.values()]
+    return [(torch.matmul(_f32(u), w[k].t()), [k]) for k, u in enumerate(us)]
+
+
+def _group_ptrs(projs: list[tuple[Tensor, list[int]]], K: int) -> list[int]:
+    """Each group's address in _projections' tensors (or in tensors of the same shapes)."""
+    ptrs = [0] * K
+    for proj, ks in projs:
+        width = proj.shape[-1] // len(ks) * proj.element_size()
+        for i, k in enumerate(ks):
+            ptrs[k] = proj.data_ptr() + i * width
+    return ptrs
+
+
+def _strides(projs: list[tuple[Tensor, list[int]]]) -> tuple[int, int]:
+    """The (batch, position) strides, in floats, shared by _projections' tensors."""
+    return projs[0][0].stride(0), projs[0][0].stride(1)
+
+
+class _CrossScanCpuFn(torch.autograd.Function):
+    """The fused CPU cross scan with its fused backward: the projections' gradients go back through matmuls."""
+
+    @staticmethod
+    def forward(ctx, backend: CpuNativeBackend, source_index: tuple[int, ...], orders: Tensor, x_proj_weight: Tensor,
+                dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None, *sources: Tensor) -> Tensor:
+        srcs = [s.transpose(1, 2) for s in sources]  # (b, P, Di) views; contiguous when stored channels-last
+        us = [srcs[s] for s in source_index]
+        y, projs = backend._cross_fused(us, x_proj_weight, orders, dt_w, dt_b, A, D)
+        ctx.backend, ctx.source_index, ctx.has_d = backend, source_index, D is not None
+        ctx.groups = [ks for _, ks in projs]
+        ctx.save_for_backward(orders, x_proj_weight, dt_w, dt_b, A, D, *sources, *(p for p, _ in projs))
+        return y.transpose(1, 2)  # (b, Di, P), stored channels-last
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy: Tensor):
+        orders, x_proj_weight, dt_w, dt_b, A, D, *rest = ctx.saved_tensors
+        S = len(rest) - len(ctx.groups)
+        sources, projs = rest[:S], list(zip(rest[S:], ctx.groups))
+        srcs = [_f32(s.transpose(1, 2)) for s in sources]
+        us = [srcs[s] for s in ctx.source_index]
+        du, dprojs, dA, dD, dbias, dw = ctx.backend.cross_backward(
+            us, projs, orders, dt_w, dt_b, A, D if ctx.has_d else None, ctx.source_index, dy.transpose(1, 2))
+        W = x_proj_weight.detach().float()
+        K, C, dim = W.shape
+        dW = torch.empty_like(W)
+        for dproj, ks in dprojs:  # proj = u @ W[ks]^T, groups side by side
+            d2 = dproj.view(-1, len(ks) * C)
+            s = ctx.source_index[ks[0]]
+            du[s].view(-1, dim).addmm_(d2, W[ks].reshape(-1, dim))
+            dW[ks] = (d2.t() @ srcs[s].reshape(-1, dim)).view(len(ks), C, dim)
+        dsources = [None if s not in du else du[s].transpose(1, 2).to(t.dtype) for s, t in enumerate(sources)]
+        return (None, None, None, dW.to(x_proj_weight.dtype), dw.to(dt_w.dtype), dbias.to(dt_b.dtype),
+                dA.to(A.dtype), None if not ctx.has_d else dD.to(D.dtype), *dsources)
 
 
 def _check(codes: list, n_state: int) -> None:

@@ -6,6 +6,8 @@
  *   mode 1: cross_scan_fwd        K Di P R N batch | us proj order dt_w bias A D       -> y
  *   mode 2: scan_fwd + scan_bwd   batch dim groups L N softplus | u delta bias A B C D gy
  *                                 -> y du ddelta dA_part dD_part dbias_part dB dC
+ *   mode 3: cross_scan_bwd        K Di P R N batch S source_index[K] | sources(S) proj order dt_w bias A D gy
+ *                                 -> du(S) dproj dA_part dD_part dbias_part dw_part
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +19,12 @@ int cross_scan_fwd(const float *const *us, int64_t u_sb, int64_t u_sp, const flo
                    int64_t proj_sp, const int32_t *order, const float *dt_w, const float *bias, const float *A,
                    const float *D, float *y, int64_t y_sb, int64_t y_sp, int64_t K, int64_t Di, int64_t P,
                    int64_t R, int64_t N, int64_t unit0, int64_t unit1);
+int cross_scan_bwd(const float *const *us, int64_t u_sb, int64_t u_sp, const float *const *proj, int64_t proj_sb,
+                   int64_t proj_sp, const int32_t *order, const float *dt_w, const float *bias, const float *A,
+                   const float *D, const float *gy, int64_t gy_sb, int64_t gy_sp, float *const *du, int64_t du_sb,
+                   int64_t du_sp, float *const *dproj, float *dA_part, float *dD_part, float *dbias_part,
+                   float *dw_part, int64_t K, int64_t Di, int64_t P, int64_t R, int64_t N, int64_t unit0,
+                   int64_t unit1);
 int scan_lanes(void);
 int scan_fwd(const float *u, const float *delta, const float *bias, int softplus, const float *A, const float *B,
              const float *C, const float *D, float *y, int64_t batch, int64_t dim, int64_t groups, int64_t L,
@@ -62,6 +70,35 @@ int main(void) {
                                       y, P * Di, Di, K, Di, P, R, N, 0, b * Di / scan_lanes());
         if (rc) return 5;
         put(y, b * P * Di);
+        return 0;
+    }
+    if (mode == 3) {
+        const int64_t K = get_i64(), Di = get_i64(), P = get_i64(), R = get_i64(), N = get_i64(), b = get_i64();
+        const int64_t S = get_i64(), C = R + 2 * N;
+        int64_t src[64];
+        if (K > 64) return 4;
+        for (int64_t k = 0; k < K; k++) src[k] = get_i64();
+        float *sources = get(S * b * P * Di, 4), *proj = get(K * b * P * C, 4);
+        int32_t *order = get(K * P, 4);
+        float *dt_w = get(K * Di * R, 4), *bias = get(K * Di, 4), *A = get(K * Di * N, 4), *D = get(K * Di, 4);
+        float *gy = get(b * P * Di, 4);
+        float *du = calloc(S * b * P * Di, 4), *dproj = calloc(K * b * P * C, 4);
+        float *dA = calloc(b * K * Di * N, 4), *dD = calloc(b * K * Di, 4), *dbias = calloc(b * K * Di, 4);
+        float *dw = calloc(b * K * Di * R, 4);
+        const float *u_ptr[64], *p_ptr[64];
+        float *du_ptr[64], *dp_ptr[64];
+        for (int64_t k = 0; k < K; k++) {
+            u_ptr[k] = sources + src[k] * b * P * Di;
+            du_ptr[k] = du + src[k] * b * P * Di;
+            p_ptr[k] = proj + k * b * P * C;
+            dp_ptr[k] = dproj + k * b * P * C;
+        }
+        const int rc = cross_scan_bwd(u_ptr, P * Di, Di, p_ptr, P * C, C, order, dt_w, bias, A, D, gy, P * Di, Di,
+                                      du_ptr, P * Di, Di, dp_ptr, dA, dD, dbias, dw, K, Di, P, R, N, 0,
+                                      b * Di / scan_lanes());
+        if (rc) return 5;
+        put(du, S * b * P * Di); put(dproj, K * b * P * C); put(dA, b * K * Di * N); put(dD, b * K * Di);
+        put(dbias, b * K * Di); put(dw, b * K * Di * R);
         return 0;
     }
     const int64_t b = get_i64(), dim = get_i64(), groups = get_i64(), L = get_i64(), N = get_i64();

@@ -13,8 +13,8 @@
  *   dA_part               : (batch, dim, N)        per-batch partial sums, reduced by the caller
  *   dD_part, dbias_part   : (batch, dim)
  *
- * cross_scan_fwd (inference only) runs K such scans over one shared grid in per-group orders, sixteen
- * channels to a vector; its layouts are described above it.
+ * cross_scan_fwd runs K such scans over one shared grid in per-group orders, one channel per vector lane;
+ * cross_scan_bwd is its backward (training), in the same layout; their layouts are described above them.
  *
  * The forward keeps only the N states of one channel. The backward recomputes the states chunk by
  * chunk from boundary states, so no (L, dim, N) buffer exists anywhere. Work is split by the caller:
@@ -511,6 +511,294 @@ int scan_bwd(const float *u, const float *delta, const float *bias, int softplus
 done:
     free(bound); free(hbuf); free(abuf); free(dt); free(slope); free(vbound); free(vh); free(va);
     return status;
+}
+
+/*
+ * Cross-scan backward: the gradients of cross_scan_fwd, in its layout (channels-last, VL channels of one
+ * group per vector, no gathered copies). Per unit (batch, block of VL channels) and group: a first pass forms
+ * delta and softplus' slope at every step and saves the states entering every chunk of BCHUNK steps; then,
+ * chunk by chunk in reverse, each pass of SCAN_BPASS states is recomputed from its boundary (keeping h and
+ * exp(delta A) of the chunk) and walked back. Sums over the states (d delta, du) are vertical; the sums over
+ * channels (d dt_low, dB, dC at each position) are lane sums, added into the caller's dproj.
+ *
+ * The walk holds the state gradient and the dA sums of a pass in registers, twice the forward's state count,
+ * so a pass covers fewer states than the forward's SCAN_SPASS. Measured on Zen 4, one PoseMamba-B cross-scan
+ * backward (batch 1, Di 256, 243 x 17), ms for 2 / 4 / 8 / 16 states per pass: AVX-512 - / 84 / 58 / 59,
+ * AVX2 108 / 76 / 99 / -, generic - / 246 / 256 / -; BCHUNK 16 / 32 / 64 at the chosen pass: AVX-512
+ * 58 / 58-60 / 74, AVX2 102 / 76 / -. NEON's 8 follows its 32 registers (not measured on an ARM CPU).
+ */
+#ifdef SCAN_BPASS
+#elif VL == 16
+#define SCAN_BPASS 8 /* 32 zmm */
+#elif VL == 8
+#define SCAN_BPASS 4 /* 16 ymm */
+#elif defined(__aarch64__)
+#define SCAN_BPASS 8 /* 32 q registers */
+#else
+#define SCAN_BPASS 4 /* 16 xmm */
+#endif
+#ifndef BCHUNK
+#define BCHUNK 32 /* steps per chunk: the chunk's h, exp factors and dB / dC terms stay near L1 */
+#endif
+#define BRED (((2 * SCAN_BPASS + VL - 1) / VL) * VL) /* dB and dC terms of one pass, padded to whole vectors */
+
+/* (a's lanes, b's lanes) folded: the even s-lane blocks of the 2 VL lanes (a, b) plus the odd ones. */
+static inline vf fold(vf a, vf b, vi even, vi odd) { return __builtin_shuffle(a, b, even) + __builtin_shuffle(a, b, odd); }
+
+/* lane j of the result = the sum of the lanes of v[j], for VL vectors v (a transpose-add tree). */
+static inline vf lane_sums(const vf *v) {
+#if VL == 16
+    const vi e8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}, o8 = e8 + 8;
+    const vi e4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27}, o4 = e4 + 4;
+    const vi e2 = {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29}, o2 = e2 + 2;
+    const vi e1 = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}, o1 = e1 + 1;
+    vf a[8], b[4];
+    for (int i = 0; i < 8; i++) a[i] = fold(v[2 * i], v[2 * i + 1], e8, o8);
+    for (int i = 0; i < 4; i++) b[i] = fold(a[2 * i], a[2 * i + 1], e4, o4);
+    return fold(fold(b[0], b[1], e2, o2), fold(b[2], b[3], e2, o2), e1, o1);
+#elif VL == 8
+    const vi e4 = {0, 1, 2, 3, 8, 9, 10, 11}, o4 = e4 + 4;
+    const vi e2 = {0, 1, 4, 5, 8, 9, 12, 13}, o2 = e2 + 2;
+    const vi e1 = {0, 2, 4, 6, 8, 10, 12, 14}, o1 = e1 + 1;
+    vf a[4];
+    for (int i = 0; i < 4; i++) a[i] = fold(v[2 * i], v[2 * i + 1], e4, o4);
+    return fold(fold(a[0], a[1], e2, o2), fold(a[2], a[3], e2, o2), e1, o1);
+#else
+    const vi e2 = {0, 1, 4, 5}, o2 = e2 + 2;
+    const vi e1 = {0, 2, 4, 6}, o1 = e1 + 1;
+    return fold(fold(v[0], v[1], e2, o2), fold(v[2], v[3], e2, o2), e1, o1);
+#endif
+}
+
+/* vsoftplus(x) (the same arithmetic) and its slope sigmoid(x) (1 above the threshold, as torch). */
+static inline vf softplus_slope(vf x, vf *slope) {
+    const vf zero = {0};
+    const vf ax = (vf)((vi)x & 0x7fffffff);
+    const vf e = vexp2(ax * -LOG2E);
+    const vf s = e / (e + 2.0f), s2 = s * s;
+    const vf sp = (vf)((vi)x & (x > zero)) + 2.0f * s * ATANH_SERIES(s2);
+    const vi big = x > zero + 20.0f, pos = x > zero;
+    const vf r = 1.0f / (e + 1.0f); /* sigmoid(|x|) */
+    const vf sig = (vf)(((vi)r & pos) | ((vi)(e * r) & ~pos));
+    *slope = (vf)(((vi)vsplat(1.0f) & big) | ((vi)sig & ~big));
+    return (vf)(((vi)x & big) | ((vi)sp & ~big));
+}
+
+/* SCAN_SPASS states over T steps without an output: h_n = 2^(dt a_n) h_n + dt u B_n, B_n = bq[order[t] * step + n]. */
+static inline __attribute__((always_inline)) void advance_pass(
+    vf *restrict hs, const vf *restrict as, const float *restrict bq, int64_t proj_step,
+    const int32_t *restrict order, int64_t T, const vf *restrict dtb, const vf *restrict dtxb) {
+    vf h[SCAN_SPASS];
+    for (int n = 0; n < SCAN_SPASS; n++) h[n] = hs[n];
+    for (int64_t t = 0; t < T; t++) {
+        const float *restrict q = bq + (int64_t)order[t] * proj_step;
+        const vf dt = dtb[t], dtx = dtxb[t];
+#pragma GCC unroll 16
+        for (int n = 0; n < SCAN_SPASS; n++) h[n] = vexp2(dt * as[n]) * h[n] + dtx * q[n];
+    }
+    for (int n = 0; n < SCAN_SPASS; n++) hs[n] = h[n];
+}
+
+typedef struct {
+    vf *dt, *slope;    /* (P,): delta and d delta / d (pre-softplus) at every step */
+    vf *bound;         /* (chunks, 16): the states entering every chunk */
+    vf *h, *e;         /* (BCHUNK + 1, SCAN_BPASS), (BCHUNK, SCAN_BPASS): one pass's states and exp factors */
+    vf *red;           /* (BCHUNK, BRED): dB, dC terms of one pass, per step, before their lane sums */
+    vf *dtx, *g;       /* (BCHUNK,): dt * u and the output gradient per step */
+    vf *gA, *gB;       /* (BCHUNK,): sum_n d h_n / d (dt A_n) A_n, sum_n d h_n / d (dt u B_n) B_n */
+    vf *tv;            /* (MAXR,): d dt_low terms before their lane sums, the padding zero */
+} bwd_work;
+
+/* One pass of SCAN_BPASS states (from s0) over chunk c: recompute the states, walk back. gh, ga: the pass's
+ * state gradients and dA sums, carried from chunk to chunk. */
+static inline __attribute__((always_inline)) void bwd_pass(
+    const bwd_work *w, int64_t c, int s0, const float *restrict proj, int64_t proj_step, float *restrict dproj,
+    int R, const int32_t *restrict ord, int64_t l0, int64_t T, const vf *a2, const vf *an, vf *gh, vf *ga) {
+    enum { S = SCAN_BPASS };
+    const float *restrict bq = proj + R + s0; /* B_n at bq[n], C_n at bq[16 + n] */
+    vf *restrict hb = w->h, *restrict eb = w->e, *restrict red = w->red;
+    const vf *restrict dtb = w->dt + l0, *restrict dtxb = w->dtx, *restrict gb = w->g;
+    vf h[S];
+    for (int n = 0; n < S; n++) hb[n] = h[n] = w->bound[c * 16 + s0 + n];
+    for (int64_t t = 0; t < T; t++) {
+        const float *restrict q = bq + (int64_t)ord[t] * proj_step;
+        const vf dt = dtb[t], dtx = dtxb[t];
+#pragma GCC unroll 16
+        for (int n = 0; n < S; n++) {
+            const vf e = vexp2(dt * a2[s0 + n]);
+            h[n] = e * h[n] + dtx * q[n];
+            eb[t * S + n] = e;
+            hb[(t + 1) * S + n] = h[n];
+        }
+    }
+    vf g_h[S], g_a[S];
+    for (int n = 0; n < S; n++) { g_h[n] = gh[s0 + n]; g_a[n] = ga[s0 + n]; }
+    for (int64_t t = T - 1; t >= 0; t--) {
+        const float *restrict q = bq + (int64_t)ord[t] * proj_step;
+        const vf dt = dtb[t], dtx = dtxb[t], g = gb[t];
+        vf sa = {0}, sb = {0};
+        vf *restrict rd = red + t * BRED;
+#pragma GCC unroll 16
+        for (int n = 0; n < S; n++) {
+            const vf e = eb[t * S + n];
+            const vf ghn = g_h[n] + g * q[16 + n]; /* total gradient into h_t */
+            rd[S + n] = g * hb[(t + 1) * S + n];   /* dC */
+            const vf gexp = ghn * hb[t * S + n] * e; /* gradient of the exponent dt * A */
+            sa += gexp * an[s0 + n];
+            g_a[n] += gexp * dt;
+            rd[n] = ghn * dtx; /* dB */
+            sb += ghn * q[n];
+            g_h[n] = ghn * e;
+        }
+        w->gA[t] += sa;
+        w->gB[t] += sb;
+    }
+    for (int n = 0; n < S; n++) { gh[s0 + n] = g_h[n]; ga[s0 + n] = g_a[n]; }
+    for (int64_t t = 0; t < T; t++) {
+        float sums[BRED];
+        for (int m = 0; m < BRED; m += VL) vstore(sums + m, lane_sums(red + t * BRED + m));
+        float *restrict dq = dproj + (int64_t)ord[t] * proj_step + R + s0;
+        for (int j = 0; j < S; j++) {
+            dq[j] += sums[j];
+            dq[16 + j] += sums[S + j];
+        }
+    }
+}
+
+/* One group's backward for VL channels (one per lane); the forward's arguments as in cross_group, plus: gy the
+ * output gradient (read at gy + p * gy_step), du the input gradient (written, or added to when du_acc),
+ * dproj the projections' gradient (same layout as proj, added to), dA (VL, 16), dD, dbias (VL,), dw (VL, R)
+ * the channels' partial sums (written). */
+static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t u_step, const float *restrict proj,
+                            int64_t proj_step, const int32_t *restrict order, const float *wt, int R, const float *bias,
+                            const float *A, const float *D, const float *restrict gy, int64_t gy_step,
+                            float *restrict du, int64_t du_step, int du_acc, float *restrict dproj, float *dA,
+                            float *dD, float *dbias, float *dw, int64_t P) {
+    vf a2[16], an[16], h[16], gh[16], ga[16], wv[MAXR], dwv[MAXR], bv, dv;
+    for (int n = 0; n < 16; n++) {
+        h[n] = gh[n] = ga[n] = (vf){0};
+        for (int j = 0; j < VL; j++) an[n][j] = A[j * 16 + n];
+        a2[n] = an[n] * LOG2E;
+    }
+    for (int i = 0; i < R; i++) {
+        dwv[i] = (vf){0};
+        for (int j = 0; j < VL; j++) wv[i][j] = wt[j * R + i];
+    }
+    for (int j = 0; j < VL; j++) {
+        bv[j] = bias ? bias[j] : 0.0f;
+        dv[j] = D ? D[j] : 0.0f;
+    }
+    const int64_t chunks = (P + BCHUNK - 1) / BCHUNK;
+    for (int64_t c = 0; c < chunks; c++) { /* pass 1: delta everywhere, the states entering every chunk */
+        const int64_t l0 = c * BCHUNK, T = P - l0 < BCHUNK ? P - l0 : BCHUNK;
+        const int32_t *restrict ord = order + l0;
+        for (int64_t t = 0; t < T; t++) {
+            const int64_t p = ord[t];
+            const float *restrict q = proj + p * proj_step;
+            vf x = bv;
+            for (int i = 0; i < R; i++) x += wv[i] * q[i];
+            const vf dt = softplus_slope(x, w->slope + l0 + t);
+            w->dt[l0 + t] = dt;
+            w->dtx[t] = dt * vload(u + p * u_step);
+        }
+        for (int n = 0; n < 16; n++) w->bound[c * 16 + n] = h[n];
+        for (int s0 = 0; s0 < 16; s0 += SCAN_SPASS)
+            advance_pass(h + s0, a2 + s0, proj + R + s0, proj_step, ord, T, w->dt + l0, w->dtx);
+    }
+    vf dDv = {0}, dbv = {0};
+    const int RT = (R + VL - 1) / VL * VL;
+    for (int64_t c = chunks - 1; c >= 0; c--) { /* pass 2: chunks in reverse */
+        const int64_t l0 = c * BCHUNK, T = P - l0 < BCHUNK ? P - l0 : BCHUNK;
+        const int32_t *restrict ord = order + l0;
+        for (int64_t t = 0; t < T; t++) {
+            const int64_t p = ord[t];
+            w->dtx[t] = w->dt[l0 + t] * vload(u + p * u_step);
+            w->g[t] = vload(gy + p * gy_step);
+            w->gA[t] = w->gB[t] = (vf){0};
+        }
+        for (int s0 = 0; s0 < 16; s0 += SCAN_BPASS)
+            bwd_pass(w, c, s0, proj, proj_step, dproj, R, ord, l0, T, a2, an, gh, ga);
+        for (int64_t t = 0; t < T; t++) { /* the step's d delta, du, and the sums over steps */
+            const int64_t p = ord[t];
+            const float *restrict q = proj + p * proj_step;
+            const vf g = w->g[t], uv = vload(u + p * u_step), dt = w->dt[l0 + t], gB = w->gB[t];
+            vf duv = dv * g + dt * gB;
+            if (du_acc) duv += vload(du + p * du_step);
+            vstore(du + p * du_step, duv);
+            dDv += g * uv;
+            const vf dx = (w->gA[t] + gB * uv) * w->slope[l0 + t]; /* d (dt_w . dt_low + bias) */
+            dbv += dx;
+            for (int i = 0; i < R; i++) {
+                dwv[i] += dx * q[i];
+                w->tv[i] = dx * wv[i];
+            }
+            float sums[MAXR];
+            for (int m = 0; m < RT; m += VL) vstore(sums + m, lane_sums(w->tv + m));
+            float *restrict dq = dproj + p * proj_step;
+            for (int i = 0; i < R; i++) dq[i] += sums[i];
+        }
+    }
+    for (int j = 0; j < VL; j++) {
+        for (int n = 0; n < 16; n++) dA[j * 16 + n] = ga[n][j];
+        for (int i = 0; i < R; i++) dw[j * R + i] = dwv[i][j];
+        dD[j] = dDv[j];
+        dbias[j] = dbv[j];
+    }
+}
+
+/*
+ * Cross-scan backward: the gradients of cross_scan_fwd (its arguments and layouts), given gy, the gradient of
+ * y (gy[b * gy_sb + pos * gy_sp + d]). Writes, per group k (channels c = k * Di + d):
+ *   du[k]    : du[k][b * du_sb + pos * du_sp + d]  the gradient of us[k]; groups with the same du pointer add
+ *              up (the first one, in k order, writes)
+ *   dproj[k] : the gradient of proj[k], same layout and strides; ADDED to (zero it first). Each caller thread
+ *              needs its own: units of one batch row share positions
+ *   dA_part (batch, K * Di, N), dD_part, dbias_part (batch, K * Di), dw_part (batch, K * Di, R): per batch row
+ * Work is split over units = (batch, block of scan_lanes() channels), as the forward. Returns -1 unless N == 16,
+ * R <= 16 and Di is a multiple of scan_lanes(); -2 when out of memory.
+ */
+int cross_scan_bwd(const float *const *us, int64_t u_sb, int64_t u_sp, const float *const *proj, int64_t proj_sb,
+                   int64_t proj_sp, const int32_t *order, const float *dt_w, const float *bias, const float *A,
+                   const float *D, const float *gy, int64_t gy_sb, int64_t gy_sp, float *const *du, int64_t du_sb,
+                   int64_t du_sp, float *const *dproj, float *dA_part, float *dD_part, float *dbias_part,
+                   float *dw_part, int64_t K, int64_t Di, int64_t P, int64_t R, int64_t N, int64_t unit0,
+                   int64_t unit1) {
+    if (N != 16 || R > MAXR || Di % VL) return -1;
+    const int64_t chunks = (P + BCHUNK - 1) / BCHUNK;
+    const size_t vecs = (size_t)(2 * P + chunks * 16 + (2 * BCHUNK + 1) * SCAN_BPASS + BCHUNK * BRED + 4 * BCHUNK
+                                 + MAXR);
+    vf *buf = (vf *)aligned_alloc(64, (sizeof(vf) * vecs + 63) / 64 * 64);
+    if (!buf) return -2;
+    memset(buf, 0, sizeof(vf) * vecs);
+    bwd_work w;
+    vf *at = buf;
+    w.dt = at; at += P;
+    w.slope = at; at += P;
+    w.bound = at; at += chunks * 16;
+    w.h = at; at += (BCHUNK + 1) * SCAN_BPASS;
+    w.e = at; at += BCHUNK * SCAN_BPASS;
+    w.red = at; at += BCHUNK * BRED;
+    w.dtx = at; at += BCHUNK;
+    w.g = at; at += BCHUNK;
+    w.gA = at; at += BCHUNK;
+    w.gB = at; at += BCHUNK;
+    w.tv = at;
+    const int64_t blocks = Di / VL;
+    for (int64_t unit = unit0; unit < unit1; unit++) {
+        const int64_t b = unit / blocks, d0 = (unit % blocks) * VL;
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t c = k * Di + d0, row = b * K * Di + c;
+            int du_acc = 0;
+            for (int64_t j = 0; j < k; j++) du_acc |= du[j] == du[k];
+            cross_group_bwd(&w, us[k] + b * u_sb + d0, u_sp, proj[k] + b * proj_sb, proj_sp, order + k * P,
+                            dt_w + c * R, (int)R, bias ? bias + c : NULL, A + c * N, D ? D + c : NULL,
+                            gy + b * gy_sb + d0, gy_sp, du[k] + b * du_sb + d0, du_sp, du_acc,
+                            dproj[k] + b * proj_sb, dA_part + row * N, dD_part + row, dbias_part + row,
+                            dw_part + row * R, P);
+        }
+    }
+    free(buf);
+    return 0;
 }
 
 /* The digest of the sources this library was built from (set by setup.py; empty in run-time builds). */
