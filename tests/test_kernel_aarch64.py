@@ -1,4 +1,4 @@
-"""The NEON build of the CPU kernel (aarch64) equals the float64 reference, run under qemu-user on any machine.
+"""The NEON build of the CPU kernels (aarch64) equals the float64 reference, run under qemu-user on any machine.
 
 Needs Debian's gcc-aarch64-linux-gnu and qemu-user; skips with the reason where they are absent. On an
 aarch64 machine the NEON build is loaded natively and covered by the per-build tests instead.
@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from posemamba_cli.model.posemamba import scan_orders
 from posemamba_cli.ops import cross_selective_scan, selective_scan_reference
-from posemamba_cli.ops.kernel_variants import COMMON_FLAGS, ISA_FLAGS
+from posemamba_cli.ops.kernel_variants import COMMON_FLAGS, ISA_FLAGS, SCAN_SOURCES
 
 CSRC = Path(__file__).resolve().parents[1] / "posemamba_cli" / "ops" / "csrc"
 HARNESS = Path(__file__).resolve().parent / "csrc" / "scan_harness.c"
@@ -31,8 +32,8 @@ def neon_binary(tmp_path_factory) -> Path:
         pytest.skip(f"{', '.join(missing) or SYSROOT} absent (apt-get install gcc-aarch64-linux-gnu qemu-user)")
     binary = tmp_path_factory.mktemp("neon") / "scan_harness"
     flags = [*COMMON_FLAGS, *ISA_FLAGS["neon"]]
-    subprocess.run([CC, *flags, str(HARNESS), str(CSRC / "scan_cpu.c"), "-o", str(binary), "-lm"], check=True,
-                   capture_output=True)
+    sources = [str(CSRC / name) for name in SCAN_SOURCES]
+    subprocess.run([CC, *flags, str(HARNESS), *sources, "-o", str(binary), "-lm"], check=True, capture_output=True)
     assert run(binary, [np.array([0], np.int64)]) == b"neon"  # the build took the NEON path
     return binary
 
@@ -153,3 +154,25 @@ def test_neon_cross_scan_gradients_match_float64(neon_binary, dim, f, J, random_
     for name, leaf in leaves.items():
         want = leaf.grad
         torch.testing.assert_close(got[name], want, rtol=1e-4, atol=5e-5 * want.abs().max().item(), msg=name)
+
+
+def test_neon_block_steps_match_float64(neon_binary):
+    """The fused conv + SiLU + limb gather and LayerNorm + SiLU gate of the NEON build (block_ops.c)."""
+    g = torch.Generator().manual_seed(3)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    b, f, J, D = 2, 5, 17, 12  # D: three NEON vectors
+    x, weight, bias = r(b, f, J, D) * 3, r(D, 1, 3, 3), r(D)
+    parent = torch.tensor([0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16])
+    act = F.silu(F.conv2d(x.permute(0, 3, 1, 2), weight, bias, padding=1, groups=D)).permute(0, 2, 3, 1)
+    want = torch.cat([act.reshape(-1), (act + act.index_select(2, parent)).reshape(-1)])
+    out = run(neon_binary, [np.array([4, b, f, J, D], np.int64), f32(x), f32(weight.reshape(D, 9).t()), f32(bias),
+                            parent.numpy().astype(np.int64)])
+    got = torch.from_numpy(np.frombuffer(out, np.float32).copy()).double()
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6 * want.abs().max().item())
+
+    y, z, w, beta = r(7, 32) * 4 + 1.5, r(7, 32) * 5, r(32), r(32)
+    want = F.layer_norm(y, (32,), w, beta, 1e-5) * F.silu(z)
+    out = run(neon_binary, [np.array([5, 7, 32], np.int64), f32(y), f32(z), f32(w), f32(beta),
+                            np.array([1e-5], np.float32)])
+    got = torch.from_numpy(np.frombuffer(out, np.float32).reshape(7, 32).copy()).double()
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * want.abs().max().item())

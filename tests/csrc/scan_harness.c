@@ -1,5 +1,5 @@
 /*
- * Runs the CPU scan kernel on inputs read from stdin and writes its outputs to stdout, so that a build for
+ * Runs the CPU scan kernels (and the fused block steps) on inputs read from stdin and writes its outputs to stdout, so that a build for
  * another architecture can be tested under an emulator (tests/test_kernel_aarch64.py). Little-endian int64
  * sizes, then float32 / int32 arrays, in the order read below; the layouts are scan_cpu.c's.
  *   mode 0: write the build's ISA name
@@ -8,6 +8,8 @@
  *                                 -> y du ddelta dA_part dD_part dbias_part dB dC
  *   mode 3: cross_scan_bwd        K Di P R N batch S source_index[K] | sources(S) proj order dt_w bias A D gy
  *                                 -> du(S) dproj dA_part dD_part dbias_part dw_part
+ *   mode 4: conv3x3_silu          batch F J D | x taps(9, D) bias parent(J, int64)   -> act gathered
+ *   mode 5: layer_norm_gate       rows D | y z weight bias eps(1)                     -> out
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,10 @@
 #include <string.h>
 
 const char *scan_isa(void);
+int conv3x3_silu(const float *x, const float *w, const float *bias, const int64_t *parent, float *act,
+                 float *gathered, int64_t F, int64_t J, int64_t D, int64_t unit0, int64_t unit1);
+int layer_norm_gate(const float *y, const float *z, const float *weight, const float *bias, float eps, float *out,
+                    int64_t D, int64_t row0, int64_t row1);
 int cross_scan_fwd(const float *const *us, int64_t u_sb, int64_t u_sp, const float *const *proj, int64_t proj_sb,
                    int64_t proj_sp, const int32_t *order, const float *dt_w, const float *bias, const float *A,
                    const float *D, float *y, int64_t y_sb, int64_t y_sp, int64_t K, int64_t Di, int64_t P,
@@ -70,6 +76,24 @@ int main(void) {
                                       y, P * Di, Di, K, Di, P, R, N, 0, b * Di / scan_lanes());
         if (rc) return 5;
         put(y, b * P * Di);
+        return 0;
+    }
+    if (mode == 4) {
+        const int64_t b = get_i64(), F = get_i64(), J = get_i64(), D = get_i64();
+        float *x = get(b * F * J * D, 4), *taps = get(9 * D, 4), *bias = get(D, 4);
+        int64_t *parent = get(J, 8);
+        float *act = calloc(b * F * J * D, 4), *gathered = calloc(b * F * J * D, 4);
+        if (conv3x3_silu(x, taps, bias, parent, act, gathered, F, J, D, 0, b * F)) return 7;
+        put(act, b * F * J * D);
+        put(gathered, b * F * J * D);
+        return 0;
+    }
+    if (mode == 5) {
+        const int64_t rows = get_i64(), D = get_i64();
+        float *y = get(rows * D, 4), *z = get(rows * D, 4), *w = get(D, 4), *bias = get(D, 4), *eps = get(1, 4);
+        float *out = calloc(rows * D, 4);
+        if (layer_norm_gate(y, z, w, bias, *eps, out, D, 0, rows)) return 8;
+        put(out, rows * D);
         return 0;
     }
     if (mode == 3) {
