@@ -46,6 +46,18 @@ def run(binary: Path, parts: list[np.ndarray]) -> bytes:
     return proc.stdout
 
 
+def unpack(out: bytes, sizes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    """The harness's float32 outputs, one array per name in order, as float64 tensors of those shapes."""
+    flat = np.frombuffer(out, np.float32)
+    got, at = {}, 0
+    for name, shape in sizes.items():
+        n = int(np.prod(shape))
+        got[name] = torch.from_numpy(flat[at:at + n].reshape(shape).copy()).double()
+        at += n
+    assert at == flat.size, f"{flat.size} floats, expected {at}"
+    return got
+
+
 def f32(t: torch.Tensor) -> np.ndarray:
     return t.detach().to(torch.float32).contiguous().numpy()
 
@@ -90,13 +102,7 @@ def test_neon_scan_forward_and_gradients_match_float64(neon_binary):
                             f32(leaves["A"]), f32(Bt), f32(Ct), f32(leaves["D"]), f32(gy)])
     sizes = {"y": (batch, dim, L), "u": (batch, dim, L), "delta": (batch, dim, L), "A": (batch, dim, N),
              "D": (batch, dim), "delta_bias": (batch, dim), "B": (batch, groups, L, N), "C": (batch, groups, L, N)}
-    flat = np.frombuffer(out, np.float32)
-    got, at = {}, 0
-    for name, shape in sizes.items():
-        n = int(np.prod(shape))
-        got[name] = torch.from_numpy(flat[at:at + n].reshape(shape).copy()).double()
-        at += n
-    assert at == flat.size
+    got = unpack(out, sizes)
     got["A"], got["D"], got["delta_bias"] = got["A"].sum(0), got["D"].sum(0), got["delta_bias"].sum(0)  # partials
     got["B"], got["C"] = got["B"].transpose(-1, -2), got["C"].transpose(-1, -2)
     want_y = y.detach()
@@ -135,13 +141,7 @@ def test_neon_cross_scan_gradients_match_float64(neon_binary, dim, f, J, random_
                             f32(leaves["A"]), f32(leaves["D"]), f32(gy.transpose(1, 2))])
     sizes = {"du": (2, batch, P, dim), "dproj": (K, batch, P, C), "A": (batch, K * dim, N), "D": (batch, K * dim),
              "dt_proj_bias": (batch, K * dim), "dt_proj_weight": (batch, K * dim, R)}
-    flat = np.frombuffer(out, np.float32)
-    got, at = {}, 0
-    for name, shape in sizes.items():
-        n = int(np.prod(shape))
-        got[name] = torch.from_numpy(flat[at:at + n].reshape(shape).copy()).double()
-        at += n
-    assert at == flat.size
+    got = unpack(out, sizes)
     du, dproj = got.pop("du"), got.pop("dproj")
     got = {k: v.sum(0) for k, v in got.items()}  # per batch row partials
     got["dt_proj_bias"] = got["dt_proj_bias"].view(K, dim)

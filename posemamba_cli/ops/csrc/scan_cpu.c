@@ -234,6 +234,24 @@ static inline __attribute__((always_inline)) void state_pass(
     for (int n = 0; n < SCAN_SPASS; n++) hs[n] = h[n];
 }
 
+/* A group's per-channel constants as lane vectors for VL channels: the dt projection's weights wv[i] (from
+ * w (VL, R)), and bias and D (either may be NULL: zeros). */
+static inline void lane_constants(const float *w, int R, const float *bias, const float *D, vf *wv, vf *bv, vf *dv) {
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < VL; j++) wv[i][j] = w[j * R + i];
+    for (int j = 0; j < VL; j++) {
+        (*bv)[j] = bias ? bias[j] : 0.0f;
+        (*dv)[j] = D ? D[j] : 0.0f;
+    }
+}
+
+/* delta before the softplus at one step: bias + dt_w . dt_low, dt_low = q[0..R-1] shared by the lanes. */
+static inline vf dt_input(const vf *wv, vf bv, const float *restrict q, int R) {
+    vf x = bv;
+    for (int i = 0; i < R; i++) x += wv[i] * q[i];
+    return x;
+}
+
 /* One group's scan for VL channels (one per lane), N = 16 states. Step l visits grid position p = order[l];
  * the group's projections there are q = proj + p * proj_step: dt_low q[0..R-1], B q[R..R+15], C q[R+16..].
  * u and y hold the VL channels contiguously at u + p * u_step and y + p * y_step. The time axis is cut into
@@ -247,20 +265,14 @@ static void cross_group(const float *restrict u, int64_t u_step, const float *re
         h[n] = (vf){0};
         for (int j = 0; j < VL; j++) a[n][j] = A[j * 16 + n] * LOG2E;
     }
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < VL; j++) wv[i][j] = w[j * R + i];
-    for (int j = 0; j < VL; j++) {
-        bv[j] = bias ? bias[j] : 0.0f;
-        dv[j] = D ? D[j] : 0.0f;
-    }
+    lane_constants(w, R, bias, D, wv, &bv, &dv);
     for (int64_t l0 = 0; l0 < P; l0 += TCHUNK) {
         const int64_t T = P - l0 < TCHUNK ? P - l0 : TCHUNK;
         const int32_t *restrict ord = order + l0;
         for (int64_t t = 0; t < T; t++) {
             const int64_t p = ord[t];
             const float *restrict q = proj + p * proj_step;
-            vf x = bv;
-            for (int i = 0; i < R; i++) x += wv[i] * q[i];
+            const vf x = dt_input(wv, bv, q, R);
             const vf dt = vsoftplus(x), uv = vload(u + p * u_step);
             dtb[t] = dt;
             dtxb[t] = dt * uv;
@@ -680,14 +692,8 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
         for (int j = 0; j < VL; j++) an[n][j] = A[j * 16 + n];
         a2[n] = an[n] * LOG2E;
     }
-    for (int i = 0; i < R; i++) {
-        dwv[i] = (vf){0};
-        for (int j = 0; j < VL; j++) wv[i][j] = wt[j * R + i];
-    }
-    for (int j = 0; j < VL; j++) {
-        bv[j] = bias ? bias[j] : 0.0f;
-        dv[j] = D ? D[j] : 0.0f;
-    }
+    for (int i = 0; i < R; i++) dwv[i] = (vf){0};
+    lane_constants(wt, R, bias, D, wv, &bv, &dv);
     const int64_t chunks = (P + BCHUNK - 1) / BCHUNK;
     for (int64_t c = 0; c < chunks; c++) { /* pass 1: delta everywhere, the states entering every chunk */
         const int64_t l0 = c * BCHUNK, T = P - l0 < BCHUNK ? P - l0 : BCHUNK;
@@ -695,8 +701,7 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
         for (int64_t t = 0; t < T; t++) {
             const int64_t p = ord[t];
             const float *restrict q = proj + p * proj_step;
-            vf x = bv;
-            for (int i = 0; i < R; i++) x += wv[i] * q[i];
+            const vf x = dt_input(wv, bv, q, R);
             const vf dt = softplus_slope(x, w->slope + l0 + t);
             w->dt[l0 + t] = dt;
             w->dtx[t] = dt * vload(u + p * u_step);
