@@ -1,5 +1,6 @@
 """Split a ctypes kernel call over torch's thread count: ctypes releases the GIL, so pool threads run the
-C code side by side, each on its own range of work units."""
+C code side by side, each on its own range of work units. The pool's threads ("cpu-kernel_N") live as long
+as the process, as OpenMP's workers do; they hold no state between calls."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def map_chunks(fn: Callable[..., T], chunks: list[tuple]) -> list[T]:
     if _pool is None or _pool_size != len(chunks) - 1:
         if _pool is not None:
             _pool.shutdown()
-        _pool = ThreadPoolExecutor(len(chunks) - 1, thread_name_prefix="posemamba-cpu")
+        _pool = ThreadPoolExecutor(len(chunks) - 1, thread_name_prefix="cpu-kernel")
         _pool_size = len(chunks) - 1
     others = [_pool.submit(fn, *c) for c in chunks[1:]]
     first = fn(*chunks[0])
