@@ -17,32 +17,20 @@ from torch import Tensor
 from posemamba_cli.ops.cpu_threads import run_split
 from posemamba_cli.ops.selective_scan import resolve_backend
 
-_I64, _PTR = ctypes.c_int64, ctypes.c_void_p
 
-
-def _native_lib(backend: str, *tensors: Tensor | None) -> ctypes.CDLL | None:
-    """The C library for these float32 CPU tensors under `backend`, or None where the composition must run."""
+def _native_lib(backend: str, *tensors: Tensor | None, width: int) -> ctypes.CDLL | None:
+    """The CPU backend's C library for these float32 CPU tensors under `backend` when its vectors tile rows of
+    `width`; None where the composition must run."""
     live = [t for t in tensors if t is not None]
     if any(t.device.type != "cpu" or t.dtype != torch.float32 for t in live):
         return None
     if torch.is_grad_enabled() and any(t.requires_grad for t in live):
         return None
     impl = resolve_backend(backend, "cpu", torch.float32)
-    kernel = getattr(impl, "kernel", None)  # the CPU backend's library; None for torch / reference / fallbacks
-    lib = None if kernel is None else kernel.lib
-    if lib is None or not hasattr(lib, "conv3x3_silu"):
+    kernel = getattr(impl, "kernel", None)  # a CPU backend's loaded library; None for torch / reference
+    if kernel is None or width % impl.lanes:
         return None
-    if lib.conv3x3_silu.argtypes is None:  # first use of this library
-        lib.conv3x3_silu.argtypes = [_PTR] * 6 + [_I64] * 5
-        lib.conv3x3_silu.restype = ctypes.c_int
-        lib.layer_norm_gate.argtypes = [_PTR] * 4 + [ctypes.c_float, _PTR] + [_I64] * 3
-        lib.layer_norm_gate.restype = ctypes.c_int
-    return lib
-
-
-def _lanes_fit(lib: ctypes.CDLL, d: int) -> bool:
-    lib.scan_lanes.restype = ctypes.c_int
-    return d % lib.scan_lanes() == 0
+    return kernel.lib
 
 
 def conv3x3_silu(x: Tensor, weight: Tensor, bias: Tensor | None, gather: Tensor | None = None,
@@ -52,8 +40,8 @@ def conv3x3_silu(x: Tensor, weight: Tensor, bias: Tensor | None, gather: Tensor 
 
     weight (D, 1, 3, 3) as nn.Conv2d(D, D, 3, padding=1, groups=D) holds it, the frames as its height."""
     b, f, J, D = x.shape
-    lib = _native_lib(backend, x, weight, bias)
-    if lib is None or not _lanes_fit(lib, D):
+    lib = _native_lib(backend, x, weight, bias, width=D)
+    if lib is None:
         act = F.silu(F.conv2d(x.permute(0, 3, 1, 2), weight, bias, padding=1, groups=D)).permute(0, 2, 3, 1)
         return act, None if gather is None else act.index_select(2, gather) + act
     xc = x.contiguous()
@@ -74,8 +62,8 @@ def layer_norm_gate(y: Tensor, z: Tensor, weight: Tensor, bias: Tensor, eps: flo
     """LayerNorm over the last dim of y (weight, bias, eps as nn.LayerNorm) times SiLU(z); same shapes.
     inplace: the result may be written into y (the fused kernel does, the composition does not)."""
     D = y.shape[-1]
-    lib = _native_lib(backend, y, z, weight, bias)
-    if lib is None or not _lanes_fit(lib, D) or not (y.is_contiguous() and z.is_contiguous()):
+    lib = _native_lib(backend, y, z, weight, bias, width=D)
+    if lib is None or not (y.is_contiguous() and z.is_contiguous()):
         return F.layer_norm(y, (D,), weight, bias, eps) * F.silu(z)
     out = y if inplace else torch.empty_like(y)
     w, bvec = weight.contiguous(), bias.contiguous()

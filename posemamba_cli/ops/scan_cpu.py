@@ -83,11 +83,20 @@ class CpuNativeBackend:
         lib.cross_scan_bwd.argtypes = ([_PTR, _I64, _I64] * 2 + [_PTR] * 6 + [_I64] * 2 + [_PTR, _I64, _I64]
                                        + [_PTR] * 5 + [_I64] * 7)
         lib.cross_scan_bwd.restype = ctypes.c_int
+        lib.conv3x3_silu.argtypes = [_PTR] * 6 + [_I64] * 5  # csrc/block_ops.c, used by ops.block_ops
+        lib.conv3x3_silu.restype = ctypes.c_int
+        lib.layer_norm_gate.argtypes = [_PTR] * 4 + [ctypes.c_float, _PTR] + [_I64] * 3
+        lib.layer_norm_gate.restype = ctypes.c_int
         lib.scan_lanes.restype = ctypes.c_int
         self._kernel, self._error, self._lanes = kernel, "", lib.scan_lanes()
         if kernel.origin == "jit" and self._isa is None:
             _warn_once(f"posemamba: this install has no prebuilt CPU scan kernel; compiled one at run time "
                        f"({kernel.describe()}). Reinstall posemamba-cli to build it once at install time.")
+
+    @property
+    def lanes(self) -> int:
+        """Channels per vector of the loaded build (0 where none loaded)."""
+        return self._lanes if self._lib is not None else 0
 
     @property
     def kernel(self) -> KernelLibrary | None:
