@@ -97,8 +97,7 @@ class FrameReader:
                 stopped = f"decoding stopped after frame {len(self.times)}: {str(exc).strip() or 'FFmpeg error'}"
         self.warning = "; ".join(filter(None, [
             stopped or self._short(info, step, leading_discards), _resized(resized, coded),
-            _retimed(retimed), _damaged(damaged)]))  # fmt: skip
-        self.warning = self.warning or None
+            _retimed(retimed), _damaged(damaged)])) or None  # fmt: skip
 
     def _short(self, info: VideoInfo, step: float, leading_discards: int) -> str | None:
         """Why fewer frames came than the stream's duration or the header's frame count promise, if so."""
