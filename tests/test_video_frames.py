@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from helpers.infer import write_small_lifter
+from helpers.infer import EchoLifter, FigurePose2D, box_detector, figure_tracks, write_small_lifter
 
-from posemamba_cli.pipeline import InferConfig, Tracks2D, infer_video
+from posemamba_cli.pipeline import InferConfig, infer_video
 from posemamba_cli.video import FrameReader, probe_video
 from posemamba_cli.video.ffmpeg import ffmpeg_exe, run_ffmpeg
 
@@ -86,35 +85,14 @@ def test_every_frame_once_with_its_timestamp(videos, name) -> None:
         np.testing.assert_allclose(np.array(reader.times) * 30, made[name][: len(frames)], atol=1e-6)
 
 
-class _Lifter:
-    num_frame = 27
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x, 0.5 * x[..., :1]], -1)
-
-
-def _figure(n: int) -> Tracks2D:
-    k = np.tile(np.array([[32.0 + (j % 5), 8.0 + 2 * j] for j in range(17)]), (1, n, 1, 1))
-    return Tracks2D(k, np.full((1, n, 17), 0.9), np.ones((1, n), bool), np.array([1]))
-
-
-def _box_detector(frame):
-    return np.array([[20.0, 4.0, 44.0, 44.0]]), np.array([0.9])
-
-
-class _Pose2D:
-    def predict(self, image, boxes):
-        return _figure(1).keypoints[0].repeat(len(boxes), 0), np.full((len(boxes), 17), 0.9)
-
-
 @pytest.mark.parametrize("name", ["edit_list", "gap", "vfr"])
 @pytest.mark.parametrize("path", ["detector", "keypoints"])
 def test_outputs_have_one_row_per_decoded_frame(videos, tmp_path, name, path) -> None:
     truth = decoded_pts(videos[name])
     render = path == "keypoints"  # the old reader failed the render pass of the edit-list and vfr clips
-    stages = dict(keypoints=lambda info: _figure(info.n_frames)) if path == "keypoints" else \
-        dict(detector=_box_detector, pose2d=_Pose2D())  # fmt: skip
-    result = infer_video(videos[name], tmp_path, _Lifter(), config=InferConfig(flip=False, render=render), **stages)
+    stages = dict(keypoints=lambda info: figure_tracks(info.n_frames)) if path == "keypoints" else \
+        dict(detector=box_detector, pose2d=FigurePose2D())  # fmt: skip
+    result = infer_video(videos[name], tmp_path, EchoLifter(), config=InferConfig(flip=False, render=render), **stages)
     doc = json.loads((result.output_dir / "pose3d.json").read_text())
     assert result.n_frames == doc["n_frames"] == len(doc["frames"]) == len(truth)
     np.testing.assert_allclose([f["time_s"] for f in doc["frames"]], truth, atol=1e-6)
@@ -133,7 +111,7 @@ def test_truncated_file_is_reported(videos, tmp_path, monkeypatch, capsys) -> No
     assert 0 < info.n_frames < 90 and info.n_frames == len(decoded_pts(videos["truncated"]))
     assert info.decode_warning and f"after frame {info.n_frames}" in info.decode_warning
     assert probe_video(videos["whole"]).decode_warning is None
-    result = infer_video(videos["truncated"], tmp_path, _Lifter(), keypoints=lambda i: _figure(i.n_frames),
+    result = infer_video(videos["truncated"], tmp_path, EchoLifter(), keypoints=lambda i: figure_tracks(i.n_frames),
                          config=InferConfig(flip=False, render=False))  # fmt: skip
     assert result.warnings and "truncated" in result.warnings[0]
 
@@ -150,13 +128,17 @@ def test_probing_runs_no_ffmpeg_process(videos, monkeypatch) -> None:
     assert info.n_frames == n and len(list(FrameReader(info))) == n
 
 
-def test_colour_tags_survive_rendering(tmp_path) -> None:
-    src = tmp_path / "bt709.mp4"
-    ffmpeg("-f", "lavfi", "-i", f"testsrc=size={SIZE}:rate=30:duration=0.5", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-           "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", str(src))  # fmt: skip
+@pytest.mark.parametrize(("tags", "matrix_range"), [("bt709", "tv"), ("smpte170m", "pc")])
+def test_colour_tags_survive_rendering(tmp_path, tags, matrix_range) -> None:
+    src = tmp_path / "tagged.mp4"
+    # tagged through the frames (setparams): FFmpeg 7+ encoders take the tags from the frames, not the options
+    ffmpeg("-f", "lavfi", "-i", f"testsrc=size={SIZE}:rate=30:duration=0.5", "-vf",
+           f"scale=out_color_matrix={tags}:out_range={matrix_range},setparams=color_primaries={tags}:"
+           f"color_trc={tags}:colorspace={tags}:range={matrix_range}", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(src))  # fmt: skip
     info = probe_video(src)
-    assert info.color.get("colorspace") == "bt709"
-    result = infer_video(src, tmp_path / "out", _Lifter(), keypoints=lambda i: _figure(i.n_frames),
+    assert info.color == {"color_primaries": tags, "color_trc": tags, "colorspace": tags, "color_range": matrix_range}
+    result = infer_video(src, tmp_path / "out", EchoLifter(), keypoints=lambda i: figure_tracks(i.n_frames),
                          config=InferConfig(flip=False))  # fmt: skip
     out = probe_video(result.output_dir / "overlay.mp4")
     assert out.color == info.color
@@ -174,7 +156,7 @@ def test_cli_warns_where_a_truncated_file_stopped(videos, tmp_path, monkeypatch,
     from posemamba_cli.pose2d import write_keypoints_npz
 
     n = probe_video(videos["truncated"]).n_frames
-    kp = _figure(n)
+    kp = figure_tracks(n)
     keypoints = write_keypoints_npz(tmp_path / "kp.npz", kp.keypoints[0], kp.scores[0], None, (96, 64))
     lifter = write_small_lifter(tmp_path / "lifter.pth")
     monkeypatch.setattr(sys, "argv", ["posemamba", "infer", "--quiet", str(videos["truncated"]),

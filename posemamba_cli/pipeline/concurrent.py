@@ -85,7 +85,7 @@ def people_2d_concurrent(
 
     clock = StageClock()
     rows: Rows2D = {}
-    advance = _task(progress, f"detect+track+2D {info.path.name}", info.n_frames)
+    advance = _task(progress, f"detect+track+2D {info.path.name}", info.frame_total)
     n_frames = 0
     stages = [("detect+track", detect_track), ("2D", estimate)]
     reader = FrameReader(info)

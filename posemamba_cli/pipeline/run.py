@@ -32,7 +32,9 @@ from posemamba_cli.render.colors import person_color
 from posemamba_cli.video import FrameReader, VideoInfo, VideoWriter, probe_video, read_frames
 from posemamba_cli.video.probe import with_times
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts",
+                  ".h264", ".264", ".h265", ".hevc",  # raw streams
+                  ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"}  # images: one-frame videos
 
 
 class PoseEstimator2D(Protocol):
@@ -134,7 +136,7 @@ def detect_and_track(
     Returns the selected tracks and `info` completed with the decoded frame count and timestamps.
     """
     tracker = PersonTracker(fps=info.fps)
-    advance = _task(progress, f"detect+track {info.path.name}", info.n_frames)
+    advance = _task(progress, f"detect+track {info.path.name}", info.frame_total)
     start = time.perf_counter()
     reader = FrameReader(info)
     for frame in reader:

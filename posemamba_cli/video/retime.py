@@ -24,12 +24,16 @@ def retime_video(path: str | Path, times: np.ndarray) -> None:
     """Rewrite, in place, the timestamps of the video packets of `path` to `times` (seconds, one per frame).
 
     The video must have no B-frames (decode order = display order); audio packets are copied unchanged.
+    Ticks that would not increase (times out of order or closer than a tick) are moved one tick after the
+    previous one: a muxer refuses anything else.
     """
     import av
 
     path = Path(path)
     times = np.asarray(times, dtype=np.float64)
     ticks = np.round((times - times[0]) * _TICKS).astype(np.int64)
+    index = np.arange(len(ticks))
+    ticks = np.maximum.accumulate(ticks - index) + index  # strictly increasing: ticks[i] >= ticks[i - 1] + 1
     step = int(np.median(np.diff(ticks))) if len(ticks) > 1 else _TICKS // 30
     durations = np.append(np.diff(ticks), step)
     tmp = path.with_name(f".{path.name}.retime{path.suffix}")
@@ -56,6 +60,8 @@ def retime_video(path: str | Path, times: np.ndarray) -> None:
         if k != len(ticks):
             raise PoseMambaError(f"{path}: {k} encoded frames for {len(ticks)} timestamps")
         os.replace(tmp, path)
+    except av.FFmpegError as exc:
+        raise PoseMambaError(f"{path}: could not give the video its frame times: {exc}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -16,13 +16,35 @@ from posemamba_cli.video.retime import is_uniform, retime_video
 
 # Audio codecs an mp4 holds as they are; anything else is re-encoded to AAC.
 _MP4_AUDIO = {"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"}
+# colorspace tag -> the matrix FFmpeg's scale filter converts BGR to YUV with (its out_color_matrix)
+_MATRIX = {"bt709": "bt709", "fcc": "fcc", "bt470bg": "bt470", "smpte170m": "smpte170m", "smpte240m": "smpte240m",
+           "bt2020nc": "bt2020"}  # fmt: skip
+
+
+def output_colors(color: dict[str, str]) -> dict[str, str]:
+    """The colour tags an H.264 (YUV 4:2:0) copy of a source tagged `color` carries: primaries, transfer
+    and range as they are; the matrix too where FFmpeg can convert to it, else (RGB sources: gbr) BT.709
+    in limited range."""
+    tags = dict(color)
+    if "colorspace" in tags and tags["colorspace"] not in _MATRIX:
+        tags.update(colorspace="bt709", color_range="tv")
+    return tags
+
+
+def _color_filters(tags: dict[str, str]) -> str:
+    """Filters converting BGR frames to YUV with the matrix and range `tags` state and tagging the frames
+    with all of them (the encoder takes its colour description from the frames)."""
+    scale = [f"out_color_matrix={_MATRIX[tags['colorspace']]}"] if "colorspace" in tags else []
+    scale += [f"out_range={tags['color_range']}"] if "color_range" in tags else []
+    params = [f"{'range' if k == 'color_range' else k}={v}" for k, v in sorted(tags.items())]
+    return (",scale=" + ":".join(scale) if scale else "") + (",setparams=" + ":".join(params) if params else "")
 
 
 class VideoWriter:
     """Context manager writing (height, width, 3) uint8 BGR frames to an mp4 at `fps`.
 
     `times` (seconds per frame, as `VideoInfo.frame_times`) keeps a variable rate or gaps of the source.
-    `color` (as `VideoInfo.color`) tags the output with the source's colour description.
+    `color` (as `VideoInfo.color`) tags the output with the source's colour description (`output_colors`).
     `audio_from` copies the first audio stream of that file (if any) into the output. The file appears at
     `path` only when the block ends without error and ffmpeg succeeds; otherwise nothing is left behind.
     Odd sizes are padded by one pixel (H.264 with yuv420p needs even sizes).
@@ -46,7 +68,7 @@ class VideoWriter:
         self.audio_from = Path(audio_from) if audio_from is not None and audio_codec is not None else None
         self.audio_codec = audio_codec
         self.crf, self.preset = crf, preset
-        self.color = dict(color or {})  # ffmpeg colour options of the source (e.g. color_primaries=bt709)
+        self.color = output_colors(color or {})  # ffmpeg colour options written (e.g. color_primaries=bt709)
         # each frame's timestamp (seconds); when they are not k / fps the packets are retimed to them
         self.times = None if times is None or is_uniform(times, self.fps) else np.asarray(times, np.float64)
         self._tmp: Path | None = None
@@ -61,9 +83,7 @@ class VideoWriter:
         if self.audio_from is not None:
             cmd += ["-i", str(self.audio_from), "-map", "0:v:0", "-map", "1:a:0"]
             cmd += ["-c:a", "copy"] if self.audio_codec in _MP4_AUDIO else ["-c:a", "aac", "-b:a", "160k"]
-        vf = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
-        if self.color.get("colorspace") == "bt709":  # convert with the matrix the tags will state
-            vf += f",scale=out_color_matrix=bt709:out_range={self.color.get('color_range', 'tv')}"
+        vf = "pad=ceil(iw/2)*2:ceil(ih/2)*2" + _color_filters(self.color)
         cmd += ["-vf", vf, "-c:v", "libx264", "-preset", self.preset]
         if self.times is not None:
             cmd += ["-bf", "0"]  # decode order = display order, so packets can take the source's timestamps

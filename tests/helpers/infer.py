@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.video.synthetic import SyntheticClip
 
 
@@ -42,3 +43,30 @@ def write_clip_keypoints(path: Path, clip: SyntheticClip, frames: np.ndarray | N
     keypoints = clip.keypoints2d_coco if frames is None else clip.keypoints2d_coco[frames]
     write_keypoints_npz(path, keypoints, np.full((len(keypoints), 17), 0.9), frames, (clip.width, clip.height))
     return path
+
+
+def figure_tracks(n: int) -> Tracks2D:
+    """One person standing still over `n` frames (COCO-17, inside a 64x48 frame, score 0.9)."""
+    k = np.tile(np.array([[32.0 + (j % 5), 8.0 + 2 * j] for j in range(17)]), (1, n, 1, 1))
+    return Tracks2D(k, np.full((1, n, 17), 0.9), np.ones((1, n), bool), np.array([1]))
+
+
+def box_detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A person detector finding the `figure_tracks` figure in every frame."""
+    return np.array([[20.0, 4.0, 44.0, 44.0]]), np.array([0.9])
+
+
+class FigurePose2D:
+    """A 2D model answering the `figure_tracks` figure for every box."""
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return figure_tracks(1).keypoints[0].repeat(len(boxes), 0), np.full((len(boxes), 17), 0.9)
+
+
+class EchoLifter:
+    """A stand-in lifter (27-frame windows): 3D = the 2D input with half its x as depth."""
+
+    num_frame = 27
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, 0.5 * x[..., :1]], -1)
