@@ -24,6 +24,14 @@ CASES = {
                                                 {"random": True, "no_d": True, "batch_block": 1}),
     "bf16_sources": (1, 6, 2, 4, 2, 5, 4, 4, 4, 2, 2, {"bf16": True}),
     "poly_exp_forward_n5_segments": (1, 3, 2, 5, 2, 7, 4, 4, 2, 2, 2, {"poly_exp": True}),
+    # the one-launch forward (one thread per channel) and the grouped backward (issue 23)
+    "grid_fwd_grouped_bwd_segments": (2, 5, 2, 4, 3, 5, 4, 4, 4, 2, 2, {"fwd": "grid", "bwd": "grouped"}),
+    "lane_fwd_grouped_bwd_n5_one_segment_channels_first": (1, 3, 1, 5, 2, 7, 4, 8, 2, 2, 1,
+                                                           {"channels_first": True, "fwd": "lane", "bwd": "grouped"}),
+    "lane_fwd_random_orders_no_d_two_groups": (2, 4, 3, 3, 3, 4, 2, 4, 4, 4, 3,
+                                               {"random": True, "no_d": True, "fwd": "lane", "bwd": "grouped"}),
+    "lane_fwd_bf16_segments_plain_store_bwd": (1, 6, 2, 4, 2, 5, 4, 4, 4, 2, 2,
+                                               {"bf16": True, "fwd": "lane", "bwd": "grouped", "bwd_group": 99}),
 }
 NAMES = ("x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A", "D")
 
@@ -91,6 +99,9 @@ def _run_case(spec) -> dict[str, float]:
     be = TritonBackend(interpret=True, chunk=chunk, block_d=bbd, seq_block_d=fbd, unroll=2, segments=segments)
     be.cross.batch_block = opts.get("batch_block")  # 1: the forward scans one batch row at a time
     be.cross.poly_exp = opts.get("poly_exp", False)  # the split-state forward, part of exp on the FMA pipe
+    be.cross.fwd_variant, be.cross.bwd_variant = opts.get("fwd", "legacy"), opts.get("bwd", "legacy")
+    be.cross.lane_warps = 1  # one-launch forward: the channel tile is 32 (the interpreter wants small tiles)
+    be.cross.bwd_group = opts.get("bwd_group", 2)  # channel tiles one backward program reduces over
     ok, why = be.availability()
     assert ok, why
     fused = lambda s, p: be.cross_scan(s, source_index, orders, *(p.get(k) for k in NAMES))  # noqa: E731

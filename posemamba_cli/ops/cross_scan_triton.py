@@ -12,24 +12,42 @@ the inputs and to x_proj_weight.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
 _IO_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+FWD_VARIANTS = ("legacy", "grid", "lane")  # see CrossScanTriton
+BWD_VARIANTS = ("legacy", "grouped")
 
 
 class CrossScanTriton:
     """Launches the cross-scan kernels. chunk: steps per checkpoint (forward) and per tile (backward);
     fwd_block_d / bwd_block_d: channels per program; segments: time segments (None: from the GPU size);
     batch_block: batch rows per forward pass over the groups (None: all; "l2": fit y's rows in L2; or a count);
-    poly_exp: the forward computes a quarter of its exponentials on the FMA pipe (cross_fwd_split_kernel)."""
+    poly_exp: the forward computes a quarter of its exponentials on the FMA pipe (cross_fwd_split_kernel).
+    fwd_variant (env POSEMAMBA_CROSS_FWD): "legacy" one launch per group, read-modify-write of y
+    (_triton_cross_kernels); "grid" all groups in one launch, one thread per channel, each group its own y
+    (_triton_cross_lanes, per-step loads); "lane" the same with u, y and the order staged per chunk.
+    lane_warps: warps per program of grid / lane (32 channels each). bwd_variant (env POSEMAMBA_CROSS_BWD):
+    "legacy" or "grouped" (_triton_cross_bwd: a program loops over bwd_group channel tiles and reduces
+    d xdbl over them before one atomic per chunk; plain stores when one program covers every channel).
+    full_programs: programs of one launch from which no time segments are used (None: the SM count)."""
 
     def __init__(self, interpret: bool, chunk: int = 32, fwd_block_d: int = 32, bwd_block_d: int = 4,
                  unroll: int = 8, fwd_warps: int = 4, bwd_warps: int = 4, segments: int | None = None,
-                 batch_block: int | str | None = None, poly_exp: bool = False) -> None:
+                 batch_block: int | str | None = None, poly_exp: bool = False, fwd_variant: str | None = None,
+                 bwd_variant: str | None = None, lane_warps: int = 4, bwd_group: int = 16,
+                 full_programs: int | None = None) -> None:
         self.poly_exp = poly_exp
+        self.fwd_variant = fwd_variant or os.environ.get("POSEMAMBA_CROSS_FWD", "legacy")
+        self.bwd_variant = bwd_variant or os.environ.get("POSEMAMBA_CROSS_BWD", "legacy")
+        if self.fwd_variant not in FWD_VARIANTS or self.bwd_variant not in BWD_VARIANTS:
+            raise ValueError(f"cross-scan variants: forward {FWD_VARIANTS}, backward {BWD_VARIANTS}; "
+                             f"got {self.fwd_variant!r}, {self.bwd_variant!r}")
+        self.lane_warps, self.bwd_group, self.full_programs = lane_warps, bwd_group, full_programs
         self.interpret, self.chunk, self.unroll, self.batch_block = interpret, chunk, unroll, batch_block
         self.fwd_block_d, self.bwd_block_d = fwd_block_d, bwd_block_d
         self.fwd_warps, self.bwd_warps, self.segments = fwd_warps, bwd_warps, segments
@@ -38,19 +56,23 @@ class CrossScanTriton:
         shape = sources[0].shape
         return all(s.dtype in _IO_DTYPES and s.shape == shape and s.dim() == 3 for s in sources) and A.dim() == 2
 
-    def _geometry(self, batch: int, Di: int, P: int, block_d: int, device: torch.device) -> dict:
+    def _geometry(self, batch: int, Di: int, P: int, block_d: int, device: torch.device,
+                  groups: int = 1) -> dict:
+        """Tiles and time segments of a launch of batch x channel blocks x `groups` programs (per segment)."""
         import triton
 
         bd = min(block_d, triton.next_power_of_2(Di))
         n_dblk = triton.cdiv(Di, bd)
         n_chunks = triton.cdiv(P, self.chunk)
+        programs = batch * n_dblk * groups
         if self.segments is not None:
             n_seg = self.segments
         elif self.interpret:
             n_seg = 1
-        else:  # each group's launch runs alone on the stream: fill the GPU with (batch x tiles x segments)
+        else:  # segments cost a second pass: only where the launch alone leaves SMs idle
             sms = torch.cuda.get_device_properties(device).multi_processor_count
-            n_seg = triton.cdiv(4 * sms, batch * n_dblk)
+            full = self.full_programs or sms
+            n_seg = 1 if programs >= full else triton.cdiv(4 * sms, programs)
         n_seg = max(1, min(n_seg, n_chunks))
         seg_chunks = triton.cdiv(n_chunks, n_seg)
         return dict(BD=bd, n_dblk=n_dblk, n_chunks=n_chunks, n_seg=triton.cdiv(n_chunks, seg_chunks),
@@ -73,6 +95,10 @@ class CrossScanTriton:
         Returns y (batch, P, Di) float32 and, when save, each group's chunk checkpoints."""
         import triton
 
+        if self.fwd_variant != "legacy" and self._lanes_cover(us, xdbl):
+            from posemamba_cli.ops.cross_scan_lanes import forward_lanes
+
+            return forward_lanes(self, us, xdbl, orders, dt_w, dt_b, A, D, save, stage=self.fwd_variant == "lane")
         batch, P, Di = us[0].shape
         f32 = dict(device=us[0].device, dtype=torch.float32)
         y = torch.empty(batch, P, Di, **f32)
@@ -84,6 +110,12 @@ class CrossScanTriton:
             self._forward_rows([u[part] for u in us], [x[part] for x in xdbl], orders, dt_w, dt_b, A, D, y[part],
                                [None if ck is None else ck[part] for ck in checkpoints])
         return y, checkpoints
+
+    @staticmethod
+    def _lanes_cover(us: list[Tensor], xdbl: list[Tensor]) -> bool:
+        """The one-launch kernels take up to 4 groups whose inputs share strides and dtype."""
+        return (len(us) <= 4 and all(u.stride() == us[0].stride() and u.dtype == us[0].dtype for u in us)
+                and all(x.stride() == xdbl[0].stride() and x.dtype == xdbl[0].dtype for x in xdbl))
 
     def _rows_per_pass(self, batch: int, P: int, Di: int, device: torch.device) -> int:
         """Batch rows that all K groups scan before the next rows start: all of them by default; with

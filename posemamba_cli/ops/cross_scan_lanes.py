@@ -1,0 +1,59 @@
+"""Launchers of the cross scan's newer Triton variants, selected by CrossScanTriton (cross_scan_triton.py):
+the one-launch forward with a thread per channel (_triton_cross_lanes.py; "grid" and "lane") and the
+backward that reduces d xdbl over many channel tiles before any atomic (_triton_cross_bwd.py; "grouped").
+The arguments and results are those of CrossScanTriton.forward / backward."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def _pow2(n: int) -> int:
+    import triton
+
+    return triton.next_power_of_2(n)
+
+
+def _combine_groups(runner, A: Tensor, loc: Tensor, dts: Tensor, Di: int, reverse: bool) -> Tensor:
+    """Segment carries per group: loc (K, batch, n_seg, Di, N) segment summaries, dts (K, batch, n_seg, Di)."""
+    import triton
+
+    geo = dict(BD=min(32, _pow2(Di)))
+    geo["n_dblk"] = triton.cdiv(Di, geo["BD"])
+    return torch.stack([runner._combine(A[k * Di:(k + 1) * Di], loc[k], dts[k], geo, reverse)
+                        for k in range(loc.shape[0])])
+
+
+def forward_lanes(runner, us: list[Tensor], xdbl: list[Tensor], orders: Tensor, dt_w: Tensor, dt_b: Tensor,
+                  A: Tensor, D: Tensor | None, save: bool, stage: bool) -> tuple[Tensor, list[Tensor | None]]:
+    """All K (<= 4) groups in one launch, each writing its own y; y = the sum over groups (batch, P, Di)."""
+    from posemamba_cli.ops._triton_cross_lanes import cross_fwd_lanes_kernel
+
+    batch, P, Di = us[0].shape
+    K, N, R = len(us), A.shape[1], dt_w.shape[2]
+    bd = min(32 * runner.lane_warps, _pow2(Di))
+    geo = runner._geometry(batch, Di, P, bd, us[0].device, groups=K)
+    n_seg, n_chunks = geo["n_seg"], geo["n_chunks"]
+    f32 = dict(device=us[0].device, dtype=torch.float32)
+    ys = torch.empty(K, batch, P, Di, **f32)
+    ck = torch.empty(K, batch, n_chunks, Di, N, **f32) if save else None
+    u4, x4 = [*us, *us[:1] * (4 - K)], [*xdbl, *xdbl[:1] * (4 - K)]
+    args = (*u4, *x4, orders, dt_w, dt_b, A, D)
+    strides = (*us[0].stride(), xdbl[0].stride(0), xdbl[0].stride(1))
+    sizes = (batch, Di, P, R, N, geo["n_dblk"], n_chunks, n_seg)
+    common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=_pow2(N), BR=max(2, _pow2(R)), T=runner.chunk,
+                  UNROLL=min(runner.unroll, runner.chunk), HAS_D=D is not None, STAGE=stage,
+                  num_warps=max(1, geo["BD"] // 32))
+    grid = (batch * geo["n_dblk"], K, n_seg)
+    hin = None
+    if n_seg > 1:
+        hout = torch.empty(K, batch, n_seg, Di, N, **f32)
+        dts = torch.empty(K, batch, n_seg, Di, **f32)
+        cross_fwd_lanes_kernel[grid](*args, ys, None, None, hout, dts, *strides, *sizes,
+                                     SAVE=False, LOCAL=True, HAS_HIN=False, **common)
+        hin = _combine_groups(runner, A, hout, dts, Di, reverse=False)
+    cross_fwd_lanes_kernel[grid](*args, ys, ck, hin, None, None, *strides, *sizes,
+                                 SAVE=save, LOCAL=False, HAS_HIN=hin is not None, **common)
+    y = ys[0] if K == 1 else ys.sum(0)  # deterministic: a fixed-order reduction over the groups
+    return y, [None if ck is None else ck[k] for k in range(K)]
