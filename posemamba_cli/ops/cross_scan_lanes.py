@@ -57,3 +57,51 @@ def forward_lanes(runner, us: list[Tensor], xdbl: list[Tensor], orders: Tensor, 
                                  SAVE=save, LOCAL=False, HAS_HIN=hin is not None, **common)
     y = ys[0] if K == 1 else ys.sum(0)  # deterministic: a fixed-order reduction over the groups
     return y, [None if ck is None else ck[k] for k in range(K)]
+
+
+def backward_grouped(runner, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, source_index, dy):
+    """CrossScanTriton.backward's contract; one launch per group (du of a shared source summed in order)."""
+    import triton
+
+    from posemamba_cli.ops._triton_cross_bwd import cross_bwd_grouped_kernel
+
+    batch, P, Di = us[0].shape
+    K, N, R = len(us), A.shape[1], dt_w.shape[2]
+    bd = min(runner.bwd_block_d, _pow2(Di))
+    n_dblk = triton.cdiv(Di, bd)
+    group = min(runner.bwd_group, n_dblk)
+    n_dgrp = triton.cdiv(n_dblk, group)
+    geo = runner._geometry(batch * n_dgrp, Di, P, Di, us[0].device)  # programs: batch x channel groups
+    n_seg = geo["n_seg"]
+    f32 = dict(device=us[0].device, dtype=torch.float32)
+    atomic = n_dgrp > 1
+    du = {s: torch.empty(batch, P, Di, **f32) for s in sorted(set(source_index))}
+    dxs = [(torch.zeros if atomic else torch.empty)(batch, P, R + 2 * N, **f32) for _ in range(K)]
+    dA = torch.zeros(K, batch, n_seg, Di, N, **f32)
+    dD = torch.zeros(K, batch, n_seg, Di, **f32)
+    dbias = torch.zeros(K, batch, n_seg, Di, **f32)
+    dw = torch.zeros(K, batch, n_seg, Di, R, **f32)
+    common = dict(SEG_CHUNKS=geo["seg_chunks"], GROUP=group, BD=bd, BN=_pow2(N), BR=max(2, _pow2(R)),
+                  T=runner.chunk, HAS_D=D is not None, ATOMIC=atomic, num_warps=runner.bwd_warps)
+    sizes = (Di, P, R, N, n_dgrp, geo["n_chunks"], n_seg)
+    grid = (batch * n_dgrp, n_seg)
+    written: set[int] = set()
+    for k in range(K):
+        u, x, s = us[k], xdbl[k], source_index[k]
+        A_k, D_k = A[k * Di:(k + 1) * Di], None if D is None else D[k * Di:(k + 1) * Di]
+        weights = (orders[k], dt_w[k], dt_b[k], A_k, D_k)
+        strides = (*u.stride(), x.stride(0), x.stride(1), *dy.stride())
+        grads = (du[s], dxs[k], dA[k], dD[k], dbias[k], dw[k])
+        carry = torch.zeros(batch, n_seg, Di, N, **f32)
+        if n_seg > 1:  # each segment's own adjoint carry, then the carries entering them from the end
+            dts = torch.zeros(batch, n_seg, Di, **f32)
+            cross_bwd_grouped_kernel[grid](u, x, *weights, dy, None, carry, dts, *grads, *strides, *sizes,
+                                           ACC=False, LOCAL=True, **common)
+            geo_c = dict(BD=min(32, _pow2(Di)))
+            geo_c["n_dblk"] = triton.cdiv(Di, geo_c["BD"])
+            carry = runner._combine(A_k, carry, dts, geo_c, reverse=True)
+        cross_bwd_grouped_kernel[grid](u, x, *weights, dy, checkpoints[k], carry, None, *grads, *strides, *sizes,
+                                       ACC=s in written, LOCAL=False, **common)
+        written.add(s)
+    return (du, dxs, dA.sum((1, 2)).reshape(K * Di, N), None if D is None else dD.sum((1, 2)).reshape(-1),
+            dbias.sum((1, 2)), dw.sum((1, 2)))

@@ -163,6 +163,10 @@ class CrossScanTriton:
         group, and dA (K*Di, N), dD (K*Di,) or None, d dt_b (K, Di), d dt_w (K, Di, R), all float32."""
         from posemamba_cli.ops._triton_cross_kernels import cross_bwd_kernel
 
+        if self.bwd_variant == "grouped":
+            from posemamba_cli.ops.cross_scan_lanes import backward_grouped
+
+            return backward_grouped(self, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, source_index, dy)
         batch, P, Di = us[0].shape
         K, N, R = len(us), A.shape[1], dt_w.shape[2]
         geo = self._geometry(batch, Di, P, self.bwd_block_d, us[0].device)
