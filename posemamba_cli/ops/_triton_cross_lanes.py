@@ -23,6 +23,16 @@ from posemamba_cli.ops._triton_scan_parts import LOG2E, _softplus
 
 
 @triton.jit
+def _rows(offs, n: tl.constexpr):
+    """offs (n) as (n, 1) row offsets whose contiguity the compiler's analysis does not see (a select it
+    does not follow; LLVM folds it back to constants). Loads along such rows then keep the state's layout,
+    a whole column per thread (one thread per channel), rather than being vectorised along the rows, which
+    would spread a channel's states over lanes and warps (shuffles, barriers, layout conversions)."""
+    col = offs[:, None]
+    return tl.where(col < n, col, 0)
+
+
+@triton.jit
 def _pick(k, p0, p1, p2, p3):
     """Group k's pointer among up to four (groups may share a source)."""
     p = p0
@@ -36,16 +46,25 @@ def _pick(k, p0, p1, p2, p3):
 
 
 @triton.jit
-def _lane_step(h, A2, xrow, offs_r, mask_r, offs_n, mask_n, R, N, w, bias, uv, valid, WANT_Y: tl.constexpr):
+def _lane_step(h, A2, xrow, rows_r, mask_r, rows_n, mask_n, R, N, w, bias, uv, valid, WANT_Y: tl.constexpr,
+               EVEN: tl.constexpr):
     """One step on the (BN, BD) state: dt (BD) once per channel, the new state and its y share (BD).
     xrow (BD): the step's projection row, the same for every channel (so every load below is a broadcast
-    with the state's layout: one thread per channel holds the whole column)."""
-    dtl = tl.load(xrow[None, :] + offs_r[:, None], mask=mask_r[:, None], other=0.0).to(tl.float32)  # (BR, BD)
+    with the state's layout: one thread per channel holds the whole column). EVEN: N and R fill their tiles
+    (no masks, so no registers to zero before each load)."""
+    if EVEN:
+        dtl = tl.load(xrow[None, :] + rows_r).to(tl.float32)  # (BR, BD)
+        Bt = tl.load(xrow[None, :] + R + rows_n).to(tl.float32)  # (BN, BD)
+    else:
+        dtl = tl.load(xrow[None, :] + rows_r, mask=mask_r[:, None], other=0.0).to(tl.float32)
+        Bt = tl.load(xrow[None, :] + R + rows_n, mask=mask_n[:, None], other=0.0).to(tl.float32)
     dt = tl.where(valid, _softplus(tl.sum(w * dtl, axis=0) + bias), 0.0)  # (BD)
-    Bt = tl.load(xrow[None, :] + R + offs_n[:, None], mask=mask_n[:, None], other=0.0).to(tl.float32)  # (BN, BD)
     h = tl.exp2(dt[None, :] * A2) * h + (dt * uv)[None, :] * Bt
     if WANT_Y:
-        Ct = tl.load(xrow[None, :] + R + N + offs_n[:, None], mask=mask_n[:, None], other=0.0).to(tl.float32)
+        if EVEN:
+            Ct = tl.load(xrow[None, :] + R + N + rows_n).to(tl.float32)
+        else:
+            Ct = tl.load(xrow[None, :] + R + N + rows_n, mask=mask_n[:, None], other=0.0).to(tl.float32)
         yv = tl.sum(h * Ct, axis=0)
     else:
         yv = dt
@@ -60,7 +79,7 @@ def cross_fwd_lanes_kernel(
     batch, Di, P, R, N, n_dblk, n_chunks, n_seg,
     SEG_CHUNKS: tl.constexpr, BD: tl.constexpr, BN: tl.constexpr, BR: tl.constexpr, T: tl.constexpr,
     UNROLL: tl.constexpr, HAS_D: tl.constexpr, SAVE: tl.constexpr, LOCAL: tl.constexpr, HAS_HIN: tl.constexpr,
-    STAGE: tl.constexpr,
+    STAGE: tl.constexpr, EVEN: tl.constexpr,
 ):
     """u_k (batch, P, Di) any strides (shared by the groups), x_k (batch, P, R + 2N) rows of stride sx_p;
     ord (K, P) int32; w (K, Di, R), bias (K, Di), A (K*Di, N), D (K*Di) float32; y (K, batch, P, Di) float32,
@@ -77,9 +96,11 @@ def cross_fwd_lanes_kernel(
     offs_r = tl.arange(0, BR)
     mask_r = offs_r < R
     mask_nd = mask_n[:, None] & mask_d[None, :]
-    state_off = offs_d[None, :] * N + offs_n[:, None]  # (BN, BD) into a (Di, N) state
+    rows_n = _rows(offs_n, BN)
+    rows_r = _rows(offs_r, BR)
+    state_off = offs_d[None, :] * N + rows_n  # (BN, BD) into a (Di, N) state
     kd = k * Di
-    w = tl.load(w_ptr + (kd + offs_d[None, :]) * R + offs_r[:, None], mask=mask_r[:, None] & mask_d[None, :],
+    w = tl.load(w_ptr + (kd + offs_d[None, :]) * R + rows_r, mask=mask_r[:, None] & mask_d[None, :],
                 other=0.0)  # (BR, BD)
     bias = tl.load(bias_ptr + kd + offs_d, mask=mask_d, other=0.0)
     A2 = tl.load(A_ptr + kd * N + state_off, mask=mask_nd, other=0.0) * LOG2E
@@ -94,45 +115,50 @@ def cross_fwd_lanes_kernel(
     x_base = _pick(k, x0_ptr, x1_ptr, x2_ptr, x3_ptr) + b.to(tl.int64) * sx_b
     y_base = y_ptr + (k * batch + b).to(tl.int64) * P * Di + offs_d
     ord_k = ord_ptr + k * P
-    offs_t = tl.arange(0, T)
+    if STAGE:  # (1, BD) channel offsets of the (UNROLL, BD) tiles, hidden as rows are: not vectorised along channels
+        chan = (pid % n_dblk) * BD + tl.trans(_rows(tl.arange(0, BD), BD))
+        u_tile = _pick(k, u0_ptr, u1_ptr, u2_ptr, u3_ptr) + b.to(tl.int64) * su_b + chan * su_d
+        y_tile = y_ptr + (k * batch + b).to(tl.int64) * P * Di + chan
+    offs_t = tl.arange(0, UNROLL)
     c0 = seg * SEG_CHUNKS
     for i in range(SEG_CHUNKS):
         c = c0 + i
         if SAVE:
             ck = ck_ptr + ((k * batch + b) * n_chunks + c).to(tl.int64) * Di * N
             tl.store(ck + state_off, h, mask=mask_nd & (state_off * 0 + c < n_chunks))
-        if STAGE:  # the chunk's order indices and u rows, once
-            tt = c * T + offs_t
-            mask_t = tt < P
-            pos = tl.load(ord_k + tt, mask=mask_t, other=0)  # (T) grid positions
-            m_td = mask_t[:, None] & mask_d[None, :]
-            U = tl.load(u_base[None, :] + pos[:, None] * su_p, mask=m_td, other=0.0).to(tl.float32)  # (T, BD)
-            PT = pos[:, None] + offs_d[None, :] * 0  # (T, BD): every thread holds the chunk's positions
-            Y = tl.zeros((T, BD), dtype=tl.float32)
-            for s in tl.static_range(T):
-                sel = offs_t[:, None] == s
-                p = tl.sum(tl.where(sel, PT, 0), axis=0)  # (BD), all equal: register picks once unrolled
-                uv = tl.sum(tl.where(sel, U, -0.0), axis=0)
-                valid = mask_d & (offs_d * 0 + c * T + s < P)
-                h, dt, yv = _lane_step(h, A2, x_base + p * sx_p, offs_r, mask_r, offs_n, mask_n, R, N, w, bias,
-                                       uv, valid, not LOCAL)
-                if LOCAL:
-                    dsum += dt
-                else:
-                    if HAS_D:
-                        yv += dval * uv
-                    Y = tl.where(sel, yv[None, :], Y)
-            if not LOCAL:
-                tl.store(y_base[None, :] + pos[:, None] * Di, Y, mask=m_td)
-        else:
-            for s0 in range(0, T, UNROLL):
+        for s0 in range(0, T, UNROLL):
+            if STAGE:  # UNROLL steps' order indices and u rows at once, their y rows stored at once
+                tt = c * T + s0 + offs_t
+                mask_t = tt < P
+                m_td = mask_t[:, None] & mask_d[None, :]
+                # (UNROLL, BD): every thread loads the steps' positions (a broadcast), so a pick is in-thread
+                PT = tl.load(ord_k + c * T + s0 + _rows(offs_t, UNROLL) + offs_d[None, :] * 0,
+                             mask=mask_t[:, None], other=0)
+                U = tl.load(u_tile + PT * su_p, mask=m_td, other=0.0).to(tl.float32)
+                Y = tl.zeros((UNROLL, BD), dtype=tl.float32)
+                for s in tl.static_range(UNROLL):
+                    sel = offs_t[:, None] == s
+                    p = tl.sum(tl.where(sel, PT, 0), axis=0)  # (BD), all equal: register picks once unrolled
+                    uv = tl.sum(tl.where(sel, U, -0.0), axis=0)
+                    valid = mask_d & (offs_d * 0 + c * T + s0 + s < P)
+                    h, dt, yv = _lane_step(h, A2, x_base + p * sx_p, rows_r, mask_r, rows_n, mask_n, R, N, w, bias,
+                                           uv, valid, not LOCAL, EVEN)
+                    if LOCAL:
+                        dsum += dt
+                    else:
+                        if HAS_D:
+                            yv += dval * uv
+                        Y = tl.where(sel, yv[None, :], Y)
+                if not LOCAL:
+                    tl.store(y_tile + PT * Di, Y, mask=m_td)
+            else:
                 for s in tl.static_range(UNROLL):
                     t = c * T + s0 + s
                     p = tl.load(ord_k + tl.minimum(t, P - 1))  # past the end: a real row, dt = 0
                     valid = mask_d & (offs_d * 0 + t < P)
                     uv = tl.load(u_base + p * su_p, mask=mask_d, other=0.0).to(tl.float32)
-                    h, dt, yv = _lane_step(h, A2, x_base + p * sx_p + offs_d * 0, offs_r, mask_r, offs_n, mask_n,
-                                           R, N, w, bias, uv, valid, not LOCAL)
+                    h, dt, yv = _lane_step(h, A2, x_base + p * sx_p + offs_d * 0, rows_r, mask_r, rows_n, mask_n,
+                                           R, N, w, bias, uv, valid, not LOCAL, EVEN)
                     if LOCAL:
                         dsum += dt
                     else:

@@ -44,6 +44,7 @@ def forward_lanes(runner, us: list[Tensor], xdbl: list[Tensor], orders: Tensor, 
     sizes = (batch, Di, P, R, N, geo["n_dblk"], n_chunks, n_seg)
     common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=_pow2(N), BR=max(2, _pow2(R)), T=runner.chunk,
                   UNROLL=min(runner.unroll, runner.chunk), HAS_D=D is not None, STAGE=stage,
+                  EVEN=_pow2(N) == N and max(2, _pow2(R)) == R,
                   num_warps=max(1, geo["BD"] // 32))
     grid = (batch * geo["n_dblk"], K, n_seg)
     hin = None
