@@ -226,3 +226,26 @@ def test_fused_cross_scan_batch64_matches_the_composed_triton_path():
     close(y, y_c, 6e-4, 2e-3, "cross y vs composed")
     for k in grads:
         close(grads[k], grads_c[k], 6e-4, 2e-3, f"cross d {k} vs composed")
+
+
+@pytest.mark.parametrize("fwd,bwd", [("grid", "legacy"), ("lane", "grouped"), ("legacy", "grouped")])
+@pytest.mark.parametrize("batch", [3, 64])
+def test_fused_cross_scan_variants_match_the_default(fwd, bwd, batch):
+    """The forward / backward variants of CrossScanTriton (issue 23) against the default kernels, output and
+    every gradient; batch 3 runs time segments, batch 64 one segment."""
+    if "triton" not in gpu_backends():
+        pytest.skip("triton backend unavailable")
+    cross = get_backend("triton").cross
+    sources, params, orders, _ = cross_inputs(batch, seed=batch + 7)
+    weight = torch.randn(batch, 256, orders.shape[1], device="cuda")
+    fused = lambda s, p: get_backend("triton").cross_scan(s, (0, 1, 0, 1), orders, *p.values())  # noqa: E731
+    saved = (cross.fwd_variant, cross.bwd_variant)
+    y_ref, grads_ref = cross_run(fused, sources, params, torch.float32, weight)
+    try:
+        cross.fwd_variant, cross.bwd_variant = fwd, bwd
+        y, grads = cross_run(fused, sources, params, torch.float32, weight)
+    finally:
+        cross.fwd_variant, cross.bwd_variant = saved
+    close(y, y_ref, 6e-4, 2e-3, f"cross y {fwd}")
+    for k in grads:
+        close(grads[k], grads_ref[k], 6e-4, 2e-3, f"cross d {k} {fwd}/{bwd}")
