@@ -22,18 +22,19 @@ from pathlib import Path
 
 import torch
 
-VARIANTS = {  # name: CrossScanTriton attributes
-    "legacy": dict(fwd_variant="legacy", bwd_variant="legacy"),
-    "legacy, old segments": dict(fwd_variant="legacy", bwd_variant="legacy", full_programs=10**9),
+VARIANTS = {  # name: CrossScanTriton attributes (the rest as DEFAULTS)
+    "legacy": dict(),  # the default kernels, one time segment when the launch fills the GPU
+    "legacy-oldseg": dict(full_programs=10**9),  # segments as before issue 23 (2 at batch 64)
     "grid": dict(fwd_variant="grid"),
     "lane": dict(fwd_variant="lane"),
-    "lane, 2 warps": dict(fwd_variant="lane", lane_warps=2),
-    "lane, unroll 16": dict(fwd_variant="lane", unroll=16),
-    "grouped bwd, 16 tiles": dict(bwd_variant="grouped", bwd_group=16),
-    "grouped bwd, 64 tiles (plain stores)": dict(bwd_variant="grouped", bwd_group=64),
-    "lane + grouped bwd 16": dict(fwd_variant="lane", bwd_variant="grouped", bwd_group=16),
+    "lane-w2": dict(fwd_variant="lane", lane_warps=2),  # 64 channels per program: twice the programs
+    "lane-u16": dict(fwd_variant="lane", unroll=16),  # 16 steps staged at once
+    "bwd-grouped16": dict(bwd_variant="grouped", bwd_group=16),
+    "bwd-grouped64": dict(bwd_variant="grouped", bwd_group=64),  # one program per row: plain stores
+    "lane+grouped16": dict(fwd_variant="lane", bwd_variant="grouped", bwd_group=16),
 }
-DEFAULTS = dict(fwd_variant="legacy", bwd_variant="legacy", lane_warps=4, unroll=8, bwd_group=16, full_programs=None)
+DEFAULTS = dict(fwd_variant="legacy", bwd_variant="legacy", lane_warps=4, unroll=8, bwd_group=16, full_programs=None,
+                poly_exp=False, batch_block=None)
 
 
 def inputs(batch: int, dtype: torch.dtype, frames: int = 243):
