@@ -4,9 +4,10 @@
 
 Variants are CrossScanTriton options (ops/cross_scan_triton.py): the forward "legacy" (a launch per group,
 y read-modified-written), "grid" (one launch, a thread per channel, each group its own y) and "lane" (grid
-with u / y / order staged per UNROLL steps); the backward "legacy" or "grouped" (dB / dC / d dt_low reduced
+with u / y / order staged per UNROLL steps); the backward "legacy", "grouped" (dB / dC / d dt_low reduced
 over bwd_group channel tiles before one atomic per chunk; plain stores when one program covers all
-channels). PoseMamba-B shapes (K 4, Di 256, R 8, N 16, 243 x 17 positions), fp32 at every batch and bf16
+channels) or "lanes" (one launch, a thread per channel, states recomputed per chunk from the checkpoints).
+PoseMamba-B shapes (K 4, Di 256, R 8, N 16, 243 x 17 positions), fp32 at every batch and bf16
 (autocast, bf16 sources) at the largest. Per variant: forward ms, forward + backward ms (median of CUDA-event
 timings, triton.testing.do_bench), and the largest difference of y and of every gradient against the
 default, relative to the default's largest magnitude (batch 2). --pick writes `POSEMAMBA_CROSS_FWD=..` and
@@ -32,6 +33,9 @@ VARIANTS = {  # name: CrossScanTriton attributes (the rest as DEFAULTS)
     "bwd-grouped16": dict(bwd_variant="grouped", bwd_group=16),
     "bwd-grouped64": dict(bwd_variant="grouped", bwd_group=64),  # one program per row: plain stores
     "lane+grouped16": dict(fwd_variant="lane", bwd_variant="grouped", bwd_group=16),
+    "bwd-lanes": dict(bwd_variant="lanes"),  # one launch, a thread per channel, 128 channels per program
+    "bwd-lanes-w1": dict(bwd_variant="lanes", lane_warps=1),  # 32 channels per program (one warp)
+    "lane+lanes": dict(fwd_variant="lane", bwd_variant="lanes"),
 }
 DEFAULTS = dict(fwd_variant="legacy", bwd_variant="legacy", lane_warps=4, unroll=8, bwd_group=16, full_programs=None,
                 poly_exp=False, batch_block=None)

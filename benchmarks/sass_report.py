@@ -8,7 +8,8 @@ the way a launch specialises them (== 1 -> constant, multiple of 16 -> divisibil
 disassembled with the wheel's cuobjdump (triton/backends/nvidia/bin). Per variant: registers per thread
 and spilled bytes (cuobjdump -res-usage), and for the innermost loop that holds a MUFU.EX2 (a backward
 branch's span): SASS instructions per iteration, per element (one element = one (state, channel, step);
-elements per thread per iteration from the tile shape), MUFU.EX2 / other MUFU, loads, stores, atomics
+elements per thread per iteration from the tile shape; where several innermost loops hold a MUFU.EX2, their
+sum), MUFU.EX2 / other MUFU, loads, stores, atomics
 (RED / ATOM), shuffles, BAR.SYNC; and the number of ttg.convert_layout ops inside scf.for loops (TTGIR).
 """
 
@@ -68,6 +69,12 @@ def variants() -> list[Variant]:
         Variant("bwd grouped (16 tiles per program)", "_triton_cross_bwd", "cross_bwd_grouped_kernel",
                 dict(SEG_CHUNKS=N_CHUNKS, GROUP=16, BD=4, BN=16, BR=8, T=32, HAS_D=True, ACC=True, LOCAL=False,
                      ATOMIC=True), dict(bwd_ints, n_dgrp=4), 4, 4 * 16 * 32 / 128, "one tile of a chunk per iteration"),
+        Variant("bwd lanes (one launch, thread per channel)", "_triton_cross_lanes_bwd", "cross_bwd_lanes_kernel",
+                dict(SEG_CHUNKS=N_CHUNKS, BD=128, BN=16, BR=8, T=32, HAS_D=True, LOCAL=False, HAS_GIN=False),
+                dict(bwd_ints, batch=BATCH, n_dblk=DI // 128), 4, 16, "recompute step + reverse step"),
+        Variant("bwd lanes, 1 warp (32 channels)", "_triton_cross_lanes_bwd", "cross_bwd_lanes_kernel",
+                dict(SEG_CHUNKS=N_CHUNKS, BD=32, BN=16, BR=8, T=32, HAS_D=True, LOCAL=False, HAS_GIN=False),
+                dict(bwd_ints, batch=BATCH, n_dblk=DI // 32), 1, 16, "recompute step + reverse step"),
     ]
     return out
 
@@ -164,10 +171,12 @@ def report(v: Variant, keep: Path | None) -> dict:
     stack = int(m.group(1)) if (m := re.search(r"STACK:(\d+)", res)) else 0
     local = int(m.group(1)) if (m := re.search(r"LOCAL:(\d+)", res)) else 0
     sass = parse_sass(sass_text)
-    loops = [(a, b) for a, b in _loops(sass)
-             if any(a <= addr <= b and "MUFU.EX2" in ins for addr, ins in sass)]
-    a, b = min(loops, key=lambda s: s[1] - s[0]) if loops else (0, sass[-1][0])
-    body = [ins for addr, ins in sass if a <= addr <= b and not ins.startswith("NOP")]
+    spans = _loops(sass)
+    innermost = [(a, b) for a, b in spans if not any((c, d) != (a, b) and a <= c and d <= b for c, d in spans)]
+    hot = [(a, b) for a, b in innermost if any(a <= addr <= b and "MUFU.EX2" in ins for addr, ins in sass)]
+    hot = hot or [(0, sass[-1][0])]
+    # every innermost loop with an exponential (the backward "lanes" has two per step: recompute, reverse)
+    body = [ins for addr, ins in sass if any(a <= addr <= b for a, b in hot) and not ins.startswith("NOP")]
     ex2 = count(body, r"MUFU\.EX2")
     return dict(
         variant=v.name, kernel=v.kernel, regs=regs, spill=stack + local, loop_instr=len(body),

@@ -32,6 +32,9 @@ CASES = {
                                                {"random": True, "no_d": True, "fwd": "lane", "bwd": "grouped"}),
     "lane_fwd_bf16_segments_plain_store_bwd": (1, 6, 2, 4, 2, 5, 4, 4, 4, 2, 2,
                                                {"bf16": True, "fwd": "lane", "bwd": "grouped", "bwd_group": 99}),
+    "lanes_bwd_segments": (2, 5, 2, 4, 3, 5, 4, 4, 4, 2, 2, {"fwd": "grid", "bwd": "lanes"}),
+    "lanes_bwd_legacy_fwd_n5_r3_no_d_random_two_groups": (2, 4, 3, 5, 3, 4, 2, 4, 4, 4, 3,
+                                                          {"random": True, "no_d": True, "bwd": "lanes"}),
 }
 NAMES = ("x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A", "D")
 

@@ -228,7 +228,7 @@ def test_fused_cross_scan_batch64_matches_the_composed_triton_path():
         close(grads[k], grads_c[k], 6e-4, 2e-3, f"cross d {k} vs composed")
 
 
-@pytest.mark.parametrize("fwd,bwd", [("grid", "legacy"), ("lane", "grouped"), ("legacy", "grouped")])
+@pytest.mark.parametrize("fwd,bwd", [("grid", "legacy"), ("lane", "grouped"), ("legacy", "grouped"), ("lane", "lanes")])
 @pytest.mark.parametrize("batch", [3, 64])
 def test_fused_cross_scan_variants_match_the_default(fwd, bwd, batch):
     """The forward / backward variants of CrossScanTriton (issue 23) against the default kernels, output and

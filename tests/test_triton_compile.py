@@ -32,6 +32,8 @@ KERNELS = [
       for loc in (False, True) for stage in (False, True) for even in (True, False) if not (loc and not even)],
     *[("_triton_cross_bwd", "cross_bwd_grouped_kernel",
        dict(CROSS, BD=4, GROUP=4, LOCAL=loc, ATOMIC=atomic)) for loc in (False, True) for atomic in (True, False)],
+    *[("_triton_cross_lanes_bwd", "cross_bwd_lanes_kernel", dict(LANES, BD=32, LOCAL=loc, HAS_GIN=not loc))
+      for loc in (False, True)],
 ]
 
 

@@ -106,3 +106,45 @@ def backward_grouped(runner, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, so
         written.add(s)
     return (du, dxs, dA.sum((1, 2)).reshape(K * Di, N), None if D is None else dD.sum((1, 2)).reshape(-1),
             dbias.sum((1, 2)), dw.sum((1, 2)))
+
+
+def backward_lanes(runner, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, source_index, dy):
+    """CrossScanTriton.backward's contract in one launch for every group, a thread per channel."""
+    from posemamba_cli.ops._triton_cross_lanes_bwd import cross_bwd_lanes_kernel
+
+    batch, P, Di = us[0].shape
+    K, N, R = len(us), A.shape[1], dt_w.shape[2]
+    BN = _pow2(N)
+    bd = min(32 * runner.lane_warps, _pow2(Di))
+    geo = runner._geometry(batch, Di, P, bd, us[0].device, groups=K)
+    n_seg, n_dblk, T = geo["n_seg"], geo["n_dblk"], runner.chunk
+    f32 = dict(device=us[0].device, dtype=torch.float32)
+    du_all = torch.empty(K, batch, P, Di, **f32)
+    dx = torch.zeros(K, batch, P, R + 2 * N, **f32)
+    dA = torch.empty(K, batch, n_seg, Di, N, **f32)
+    dD = torch.empty(K, batch, n_seg, Di, **f32)
+    dbias = torch.empty(K, batch, n_seg, Di, **f32)
+    dw = torch.empty(K, batch, n_seg, Di, R, **f32)
+    hs = torch.empty(K * batch * n_dblk * n_seg, T, BN, geo["BD"], **f32)  # per program: h_{t-1} of a chunk
+    u4, x4, c4 = ([*v, *v[:1] * (4 - K)] for v in (us, xdbl, checkpoints))
+    args = (*u4, *x4, *c4, orders, dt_w, dt_b, A, D, dy)
+    grads = (du_all, dx, dA, dD, dbias, dw)
+    strides = (*us[0].stride(), xdbl[0].stride(0), xdbl[0].stride(1), *dy.stride())
+    sizes = (batch, Di, P, R, N, n_dblk, geo["n_chunks"], n_seg)
+    common = dict(SEG_CHUNKS=geo["seg_chunks"], BD=geo["BD"], BN=BN, BR=max(2, _pow2(R)), T=T, HAS_D=D is not None,
+                  num_warps=max(1, geo["BD"] // 32))
+    grid = (batch * n_dblk, K, n_seg)
+    gin = None
+    if n_seg > 1:
+        gout = torch.empty(K, batch, n_seg, Di, N, **f32)
+        dts = torch.empty(K, batch, n_seg, Di, **f32)
+        cross_bwd_lanes_kernel[grid](*args, None, gout, dts, hs, *grads, *strides, *sizes,
+                                     LOCAL=True, HAS_GIN=False, **common)
+        gin = _combine_groups(runner, A, gout, dts, Di, reverse=True)
+    cross_bwd_lanes_kernel[grid](*args, gin, None, None, hs, *grads, *strides, *sizes,
+                                 LOCAL=False, HAS_GIN=gin is not None, **common)
+    du: dict[int, Tensor] = {}
+    for k, s in enumerate(source_index):  # in group order: deterministic
+        du[s] = du_all[k] if s not in du else du[s] + du_all[k]
+    return (du, list(dx.unbind(0)), dA.sum((1, 2)).reshape(K * Di, N),
+            None if D is None else dD.sum((1, 2)).reshape(-1), dbias.sum((1, 2)), dw.sum((1, 2)))

@@ -20,7 +20,7 @@ from torch import Tensor
 
 _IO_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 FWD_VARIANTS = ("legacy", "grid", "lane")  # see CrossScanTriton
-BWD_VARIANTS = ("legacy", "grouped")
+BWD_VARIANTS = ("legacy", "grouped", "lanes")
 
 
 class CrossScanTriton:
@@ -32,8 +32,10 @@ class CrossScanTriton:
     (_triton_cross_kernels); "grid" all groups in one launch, one thread per channel, each group its own y
     (_triton_cross_lanes, per-step loads); "lane" the same with u, y and the order staged per chunk.
     lane_warps: warps per program of grid / lane (32 channels each). bwd_variant (env POSEMAMBA_CROSS_BWD):
-    "legacy" or "grouped" (_triton_cross_bwd: a program loops over bwd_group channel tiles and reduces
-    d xdbl over them before one atomic per chunk; plain stores when one program covers every channel).
+    "legacy", "grouped" (_triton_cross_bwd: a program loops over bwd_group channel tiles and reduces
+    d xdbl over them before one atomic per chunk; plain stores when one program covers every channel) or
+    "lanes" (_triton_cross_lanes_bwd: all groups in one launch, a thread per channel, states recomputed
+    per chunk from the checkpoints, d xdbl reduced over the program's channels before one atomic per step).
     full_programs: programs of one launch from which no time segments are used (None: the SM count)."""
 
     def __init__(self, interpret: bool, chunk: int = 32, fwd_block_d: int = 32, bwd_block_d: int = 4,
@@ -167,6 +169,10 @@ class CrossScanTriton:
             from posemamba_cli.ops.cross_scan_lanes import backward_grouped
 
             return backward_grouped(self, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, source_index, dy)
+        if self.bwd_variant == "lanes" and self._lanes_cover(us, xdbl):
+            from posemamba_cli.ops.cross_scan_lanes import backward_lanes
+
+            return backward_lanes(self, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, source_index, dy)
         batch, P, Di = us[0].shape
         K, N, R = len(us), A.shape[1], dt_w.shape[2]
         geo = self._geometry(batch, Di, P, self.bwd_block_d, us[0].device)
