@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DI, R, N, P, BATCH = 256, 8, 16, 4131, 64
+ELEMENTS = 4 * BATCH * DI * N * P  # (group, row, channel, state, step) elements of one cross scan at batch 64
+SM_CLOCKS = 132 * 1.98e9  # H100 SXM / H200: SMs x boost clock
+# per SM and clock: 4 warp instructions issued (128 lanes), 16 MUFU.EX2 lanes
 XW = R + 2 * N
 N_CHUNKS = -(-P // 32)
 
@@ -185,6 +188,8 @@ def report(v: Variant, keep: Path | None) -> dict:
         atom=count(body, r"\b(RED|ATOM)"), shfl=count(body, r"\bSHFL"), bar=count(body, r"\bBAR\.SYNC|\bBAR\b"),
         lds_sts=count(body, r"\b(LDS|STS)\b"), cvt_in_loops=converts_in_loops(compiled.asm["ttgir"]),
         total_instr=len(sass), note=v.note,
+        issue_ms=ELEMENTS * len(body) / v.elems_per_iter / 128 / SM_CLOCKS * 1e3,
+        mufu_ms=ELEMENTS * ex2 / v.elems_per_iter / 16 / SM_CLOCKS * 1e3,
     )
 
 
@@ -198,14 +203,18 @@ def main() -> None:
     import triton
 
     print(f"Triton {triton.__version__}, sm_90, PoseMamba-B shapes (Di {DI}, R {R}, N {N}, P {P}), float32\n")
+    print("instr / elem: a thread's SASS instructions in the loop per (state, channel, step) it handles; issue /"
+          " MUFU bound: batch-64 ms if the SMs issued 4 warp instructions / clock, or ran 16 MUFU.EX2 / clock, and"
+          " nothing else (132 SMs, 1.98 GHz)\n")
     print("| variant | regs | spill B | loop instr | instr / elem | MUFU.EX2 (/ elem) | other MUFU | LDG | STG |"
-          " RED/ATOM | SHFL | BAR | LDS/STS | convert_layout in loops | iteration |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          " RED/ATOM | SHFL | BAR | LDS/STS | convert_layout in loops | issue / MUFU bound ms | iteration |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for v in variants():
         r = report(v, args.keep)
         print(f"| {r['variant']} | {r['regs']} | {r['spill']} | {r['loop_instr']} | {r['instr_per_elem']:.2f} | "
               f"{r['ex2']} ({r['ex2_per_elem']:.2f}) | {r['mufu_other']} | {r['ldg']} | {r['stg']} | {r['atom']} | "
-              f"{r['shfl']} | {r['bar']} | {r['lds_sts']} | {r['cvt_in_loops']} | {r['note']} |", flush=True)
+              f"{r['shfl']} | {r['bar']} | {r['lds_sts']} | {r['cvt_in_loops']} | {r['issue_ms']:.1f} / "
+              f"{r['mufu_ms']:.1f} | {r['note']} |", flush=True)
 
 
 if __name__ == "__main__":
