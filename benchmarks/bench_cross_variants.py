@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -73,11 +74,12 @@ def fwd_bwd(backend, srcs, params, orders, amp: bool):
     return y, [t.grad for t in (*leaves, *ps)]
 
 
-def differences(backend, cross) -> dict[str, float]:
+def differences(backend, cross, names: list[str]) -> dict[str, float]:
     srcs, params, orders = inputs(2, torch.float32)
     y_ref, g_ref = fwd_bwd(backend, srcs, params, orders, False)
     out = {}
-    for name, options in VARIANTS.items():
+    for name in names:
+        options = VARIANTS[name]
         try:
             y, g = run(cross, options, lambda: fwd_bwd(backend, srcs, params, orders, False))
         except Exception as exc:  # a variant this Triton cannot compile: reported, left out of the timings
@@ -113,6 +115,47 @@ def time_case(backend, cross, names: list[str], batch: int, dtype: torch.dtype, 
                    diff=diffs[name])
 
 
+def cases_of(batches: list[int]) -> list[tuple[int, torch.dtype]]:
+    """The deciding case (largest batch, fp32) first, then the smaller batches, then bf16 at the largest."""
+    big = max(batches)
+    return [(big, torch.float32)] + [(b, torch.float32) for b in batches if b != big] + [(big, torch.bfloat16)]
+
+
+def warm(backend, cross, names: list[str], batches: list[int]) -> None:
+    """Run each variant once per case (and at batch 2): Triton compiles and caches every kernel it needs."""
+    for batch, dtype in [(2, torch.float32), *cases_of(batches)]:
+        warm_case(backend, cross, names, batch, dtype)
+        torch.cuda.empty_cache()
+
+
+def warm_case(backend, cross, names: list[str], batch: int, dtype: torch.dtype) -> None:
+    srcs, params, orders = inputs(batch, dtype)
+    amp = dtype == torch.bfloat16
+
+    def fwd():
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+            backend.cross_scan(srcs, (0, 1, 0, 1), orders, *params)
+
+    for name in names:
+        try:
+            run(cross, VARIANTS[name], lambda: fwd_bwd(backend, srcs, params, orders, amp))
+            run(cross, VARIANTS[name], fwd)
+        except Exception as exc:  # reported again, with the error, by the parent's check
+            print(f"warm-up {name} batch {batch}: {type(exc).__name__}", flush=True)
+
+
+def warm_in_parallel(names: list[str], batches: str, processes: int) -> None:
+    """Compile every variant's kernels in `processes` child processes at once (Triton's disk cache is shared,
+    so the timed runs after this find them compiled)."""
+    import subprocess
+
+    groups = [names[i::processes] for i in range(processes) if names[i::processes]]
+    children = [subprocess.Popen([sys.executable, __file__, "--warm-only", ",".join(g), "--batches", batches])
+                for g in groups]
+    for child in children:
+        child.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="1,16,64")
@@ -120,6 +163,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json")
     parser.add_argument("--pick", help="write the fastest forward / backward as environment lines here")
+    parser.add_argument("--warm", type=int, default=0, help="first compile every variant in this many processes")
+    parser.add_argument("--warm-only", help=argparse.SUPPRESS)  # a warming child: these variants, then exit
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("needs a CUDA device")
@@ -127,14 +172,22 @@ def main() -> None:
 
     backend = get_backend("triton")
     cross = backend.cross
+    batches = [int(b) for b in args.batches.split(",")]
+    if args.warm_only:
+        warm(backend, cross, args.warm_only.split(","), batches)
+        return
+    names = [n for n in args.variants.split(",") if n]
     print(f"device: {torch.cuda.get_device_name()}; torch {torch.__version__}", flush=True)
-    diffs = differences(backend, cross)
+    if args.warm > 0:
+        t0 = time.perf_counter()
+        warm_in_parallel(names, args.batches, args.warm)
+        print(f"compiled in {args.warm} processes: {time.perf_counter() - t0:.0f} s", flush=True)
+    diffs = differences(backend, cross, names)
     print("largest relative difference to the default (y and every gradient, batch 2):",
           json.dumps({k: f"{v:.1e}" for k, v in diffs.items()}), flush=True)
-    names = [n for n in args.variants.split(",") if n and diffs.get(n, 0.0) < float("inf")]
-    batches = [int(b) for b in args.batches.split(",")]
-    big = max(batches)  # the deciding case first, then the smaller batches, then bf16
-    cases = [(big, torch.float32)] + [(b, torch.float32) for b in batches if b != big] + [(big, torch.bfloat16)]
+    names = [n for n in names if diffs[n] < float("inf")]
+    big = max(batches)
+    cases = cases_of(batches)
     rows = ["| variant | batch | dtype | fwd ms | fwd+bwd ms | max rel diff |", "|---|---|---|---|---|---|"]
     out = []
     bench = dict(warmup=5 if args.quick else 25, rep=50 if args.quick else 200, return_mode="median")

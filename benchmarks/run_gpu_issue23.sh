@@ -7,8 +7,10 @@
 #     run(command="bash benchmarks/run_gpu_issue23.sh $OUT", carry=[".peers"], timeout_s=570)
 #
 # Parts, in order of importance, each under its own timeout (seconds; override by environment):
-#   1. variants (VARIANTS_TIMEOUT=140): benchmarks/bench_cross_variants.py -- every forward / backward variant of
-#      the fused cross scan checked against the default, then timed (fwd, fwd+bwd) at batch 1/16/64 fp32 and 64
+#   1. variants (VARIANTS_TIMEOUT=140): benchmarks/bench_cross_variants.py -- every variant's kernels compiled
+#      first in WARM_PROCESSES=6 processes at once (Triton's disk cache is shared: the tests and benchmarks
+#      after it find most kernels compiled), every forward / backward variant of the fused cross scan checked
+#      against the default, then timed (fwd, fwd+bwd) at batch 1/16/64 fp32 and 64
 #      bf16; writes the fastest correct forward / backward to OUT_DIR/picked.env, used by parts 3 and 4.
 #   2. tests (TEST_TIMEOUT=160): test_scan_gpu (incl. every variant vs the default), test_lifter_gpu,
 #      test_cuda_graph, test_capturable_forward, with the default kernels.
@@ -32,7 +34,7 @@ python3 -c "import torch, triton; print('torch', torch.__version__, 'cuda', torc
   | tee -a "$OUT_DIR/gpu.txt"
 
 stamp variants
-timeout "${VARIANTS_TIMEOUT:-140}" python3 benchmarks/bench_cross_variants.py --quick --json "$OUT_DIR/variants.json" \
+timeout "${VARIANTS_TIMEOUT:-140}" python3 benchmarks/bench_cross_variants.py --quick --warm "${WARM_PROCESSES:-6}" --json "$OUT_DIR/variants.json" \
   --pick "$OUT_DIR/picked.env" 2>&1 | tee "$OUT_DIR/variants.log" | tail -45
 if [[ -s $OUT_DIR/picked.env ]]; then
   set -a; . "$OUT_DIR/picked.env"; set +a
