@@ -33,6 +33,13 @@ def _rows(offs, n: tl.constexpr):
 
 
 @triton.jit
+def _cols(offs, n: tl.constexpr):
+    """offs (n) as (1, n) column offsets hidden from the contiguity analysis like _rows."""
+    row = offs[None, :]
+    return tl.where(row < n, row, 0)
+
+
+@triton.jit
 def _pick(k, p0, p1, p2, p3):
     """Group k's pointer among up to four (groups may share a source)."""
     p = p0
@@ -116,7 +123,7 @@ def cross_fwd_lanes_kernel(
     y_base = y_ptr + (k * batch + b).to(tl.int64) * P * Di + offs_d
     ord_k = ord_ptr + k * P
     if STAGE:  # (1, BD) channel offsets of the (UNROLL, BD) tiles, hidden as rows are: not vectorised along channels
-        chan = (pid % n_dblk) * BD + tl.trans(_rows(tl.arange(0, BD), BD))
+        chan = (pid % n_dblk) * BD + _cols(tl.arange(0, BD), BD)
         u_tile = _pick(k, u0_ptr, u1_ptr, u2_ptr, u3_ptr) + b.to(tl.int64) * su_b + chan * su_d
         y_tile = y_ptr + (k * batch + b).to(tl.int64) * P * Di + chan
     offs_t = tl.arange(0, UNROLL)
