@@ -5,7 +5,8 @@ As in test_scan_triton_interpret.py, the kernels run in one child process starte
 x_proj_weight, dt_proj_weight, dt_proj_bias, A, D) at odd sizes: Di, R, N not powers of two, P not a
 multiple of the chunk, one and several time segments, channels-last and channels-first sources, random
 orders, no D, the forward one batch row per pass, the split-state forward (part of exp on the FMA
-pipe, whose 2^x is also checked alone), bf16 sources with the float32 state; and a small PoseMamba whose
+pipe, whose 2^x is also checked alone), bf16 sources with the float32 state, the one-launch forwards
+("grid", "lane") and the "grouped" / "lanes" backwards (issue 23); and a small PoseMamba whose
 blocks run the fused op, forward and backward, against the same model on the reference loop in float64.
 """
 
