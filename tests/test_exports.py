@@ -232,3 +232,22 @@ def test_unknown_export_format_is_one_line_exit_2_before_any_work(monkeypatch, c
     code, _, err = run_main(monkeypatch, capsys, *args)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "fbx" in err and "bvh, glb" in err
     assert sorted(p.name for p in folder.iterdir()) == before and not out.exists()
+
+
+def test_infer_export_writes_the_files_into_the_result(monkeypatch, capsys, tmp_path):
+    from helpers.infer import run_cli, write_clip_keypoints, write_small_lifter
+
+    from posemamba_cli.video.synthetic import make_synthetic_clip
+
+    clip = make_synthetic_clip(tmp_path / "walk.mp4", 24, width=64, height=48)
+    keypoints = write_clip_keypoints(tmp_path / "walk_2d.npz", clip)
+    lifter = write_small_lifter(tmp_path / "lifter.pth")
+    code, _, err = run_cli(monkeypatch, capsys, str(clip.path), "--keypoints", str(keypoints), "--lifter",
+                           str(lifter), "--no-render", "--export", "glb,bvh", "-o", str(tmp_path / "out"))  # fmt: skip
+    assert code == 0, err
+    folder = tmp_path / "out" / "walk_posemamba"
+    files = read_manifest(folder)["files"]
+    assert {"person_0.bvh", "person_0.glb"} <= set(files)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*files, MANIFEST])
+    _, container = read_bvh_positions(folder / "person_0.bvh")
+    assert container.FrameCount == 24

@@ -340,11 +340,11 @@ def infer_video(
         filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps, info.frame_times)
         write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
-        exported: list[str] = []  # their warnings
+        export_warnings: list[str] = []
         if config.export:
             from posemamba_cli.export.result import export_pose3d
 
-            files += export_pose3d(stage, config.export, lambda message: exported.append(f"{final}: {message}"))
+            files += export_pose3d(stage, config.export, lambda message: export_warnings.append(f"{final}: {message}"))
         if config.render:
             from posemamba_cli.pipeline.concurrent import render_concurrent
 
@@ -354,5 +354,5 @@ def infer_video(
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files,
-        warnings=([f"{info.path}: {info.decode_warning}"] if info.decode_warning else []) + exported,
+        warnings=([f"{info.path}: {info.decode_warning}"] if info.decode_warning else []) + export_warnings,
     )  # fmt: skip
