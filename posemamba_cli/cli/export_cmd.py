@@ -10,12 +10,12 @@ from rich.console import Console
 
 def export(
     results: list[Path] = typer.Argument(..., help="Result folders written by `posemamba infer`."),
-    format: str = typer.Option("bvh,glb", "--format", "-f", help="Comma-separated: bvh, glb (glTF 2.0 binary)."),
+    format_list: str = typer.Option("bvh,glb", "--format", "-f", help="Comma-separated: bvh, glb (glTF 2.0 binary)."),
 ) -> None:
     """Write person_<track id>.bvh / .glb for every person of each RESULT folder (see the README)."""
     from posemamba_cli.export.result import check_exportable, export_result, parse_formats
 
-    formats = parse_formats(format, "--format")  # before any work, every folder checked
+    formats = parse_formats(format_list, "--format")  # before any work, every folder checked
     for folder in results:
         check_exportable(folder, formats)
     err, out = Console(stderr=True), Console()
