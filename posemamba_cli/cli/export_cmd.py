@@ -13,7 +13,8 @@ def export(
     format_list: str = typer.Option("bvh,glb", "--format", "-f", help="Comma-separated: bvh, glb (glTF 2.0 binary)."),
 ) -> None:
     """Write person_<track id>.bvh / .glb for every person of each RESULT folder (see the README)."""
-    from posemamba_cli.export.result import check_exportable, export_result, parse_formats
+    from posemamba_cli.export.formats import parse_formats
+    from posemamba_cli.export.result import check_exportable, export_result
 
     formats = parse_formats(format_list, "--format")  # before any work, every folder checked
     for folder in results:

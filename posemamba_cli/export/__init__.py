@@ -7,8 +7,15 @@
 
 from __future__ import annotations
 
-from posemamba_cli.export.bvh import write_bvh
-from posemamba_cli.export.gltf import write_glb
-from posemamba_cli.export.result import FORMATS, export_pose3d, export_result, parse_formats
+from posemamba_cli._lazy import lazy_attributes
 
-__all__ = ["FORMATS", "export_pose3d", "export_result", "parse_formats", "write_bvh", "write_glb"]
+_LAZY = {
+    "write_bvh": "posemamba_cli.export.bvh",
+    "write_glb": "posemamba_cli.export.gltf",
+    "export_pose3d": "posemamba_cli.export.result",
+    "export_result": "posemamba_cli.export.result",
+    "FORMATS": "posemamba_cli.export.formats",
+    "parse_formats": "posemamba_cli.export.formats",
+}
+__getattr__ = lazy_attributes(__name__, _LAZY)
+__all__ = sorted(_LAZY)

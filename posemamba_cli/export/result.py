@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,30 +12,10 @@ import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.export.bvh import write_bvh
+from posemamba_cli.export.formats import parse_formats, person_file
 from posemamba_cli.export.gltf import write_glb
 
-FORMATS = ("bvh", "glb")
 Warn = Callable[[str], None]
-
-
-def parse_formats(value: str | Iterable[str] | None, option: str = "--format") -> tuple[str, ...]:
-    """"bvh,glb" (or a list of names) -> ("bvh", "glb"); PoseMambaError (one line) for an unknown name."""
-    if value is None:
-        return ()
-    items = value.split(",") if isinstance(value, str) else [n for v in value for n in str(v).split(",")]
-    names = [n.strip().lower().lstrip(".") for n in items if n.strip()]
-    unknown = [n for n in names if n not in FORMATS]
-    if unknown or not names:
-        raise PoseMambaError(
-            f"{option}: unknown export format {unknown[0]!r} (choose from {', '.join(FORMATS)})" if unknown
-            else f"{option}: no export format given (choose from {', '.join(FORMATS)})"
-        )  # fmt: skip
-    return tuple(dict.fromkeys(names))
-
-
-def person_file(track_id: int, fmt: str) -> str:
-    """The file name of one person's export: person_<track id>.<format>."""
-    return f"person_{int(track_id)}.{fmt}"
 
 
 @dataclass(frozen=True)

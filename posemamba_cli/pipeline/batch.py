@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.export.result import parse_formats
+from posemamba_cli.export.formats import parse_formats
 from posemamba_cli.pipeline.outputs import check_writable, read_manifest
 from posemamba_cli.pipeline.run import InferConfig, VideoResult, collect_videos, infer_video, output_folder_name
 
