@@ -50,10 +50,11 @@ def _depth_first(j: int = 0) -> list[int]:
     return [j] + [k for c in CHILDREN[j] for k in _depth_first(c)]
 
 
-def bvh_motion(joints_world_mm: np.ndarray) -> tuple[Rig, np.ndarray]:
-    """The rig of `joints_world_mm` (T, 17, 3) and the BVH channel values (T, 3 + 17 * 3) in file order."""
+def bvh_motion(joints_world_mm: np.ndarray, rig: Rig | None = None) -> tuple[Rig, np.ndarray]:
+    """The rig (`rig`, else fitted to `joints_world_mm` (T, 17, 3)) and the BVH channel values
+    (T, 3 + 17 * 3) in file order."""
     joints = check_joints(joints_world_mm)
-    rig = fit_rig(joints)
+    rig = rig if rig is not None else fit_rig(joints)
     local = rotations_to_file(solve_rotations(rig, joints))  # (T, 17, 3, 3)
     order = _depth_first()
     euler = Rotation.from_matrix(local[:, order].reshape(-1, 3, 3)).as_euler(EULER_ORDER)
@@ -61,12 +62,13 @@ def bvh_motion(joints_world_mm: np.ndarray) -> tuple[Rig, np.ndarray]:
     return rig, np.concatenate([points_to_file(joints[:, 0]), euler.reshape(len(joints), -1)], axis=1)
 
 
-def write_bvh(path: str | os.PathLike, joints_world_mm: np.ndarray, fps: float) -> None:
+def write_bvh(path: str | os.PathLike, joints_world_mm: np.ndarray, fps: float, *, rig: Rig | None = None) -> None:
     """Write one person's motion (T, 17, 3) world mm (z up, H36M-17 order, finite) as a BVH at `fps` frames
-    per second (a constant rate: resample variable-rate input first), through a temporary name."""
+    per second (a constant rate: resample variable-rate input first), through a temporary name. `rig`: the
+    skeleton to use (default: `fit_rig` of these joints)."""
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    rig, channels = bvh_motion(joints_world_mm)
+    rig, channels = bvh_motion(joints_world_mm, rig)
     text = io.StringIO()
     text.write(_hierarchy(rig))
     text.write(f"MOTION\nFrames: {len(channels)}\nFrame Time: {1.0 / fps:.9f}\n")

@@ -14,7 +14,7 @@ import pygltflib as gl
 from scipy.spatial.transform import Rotation
 
 from posemamba_cli.export.axes import check_joints, points_to_file, rotations_to_file
-from posemamba_cli.export.rig import CHILDREN, fit_rig, solve_rotations
+from posemamba_cli.export.rig import CHILDREN, Rig, fit_rig, solve_rotations
 from posemamba_cli.io.atomic import atomic_path
 from posemamba_cli.skeleton import H36M_JOINTS
 
@@ -45,14 +45,17 @@ def _continuous(quats: np.ndarray) -> np.ndarray:
     return quats * np.where(np.logical_xor.accumulate(flips), -1.0, 1.0)[:, None]
 
 
-def write_glb(path: str | os.PathLike, joints_world_mm: np.ndarray, times_s: np.ndarray) -> None:
+def write_glb(
+    path: str | os.PathLike, joints_world_mm: np.ndarray, times_s: np.ndarray, *, rig: Rig | None = None
+) -> None:
     """Write one person's motion (T, 17, 3) world mm (z up, H36M-17 order, finite) with its frame times
-    (T,) seconds, increasing, as a .glb through a temporary name."""
+    (T,) seconds, increasing, as a .glb through a temporary name. `rig`: the skeleton to use (default:
+    `fit_rig` of these joints)."""
     joints = check_joints(joints_world_mm)
     times = np.asarray(times_s, dtype=np.float64)
     if times.shape != (len(joints),) or not np.isfinite(times).all() or np.any(np.diff(times) <= 0):
         raise ValueError(f"times_s must be {len(joints)} increasing finite seconds, got shape {times.shape}")
-    rig = fit_rig(joints)
+    rig = rig if rig is not None else fit_rig(joints)
     local = rotations_to_file(solve_rotations(rig, joints))  # (T, 17, 3, 3)
     offsets = points_to_file(rig.offsets)
     rest = points_to_file(rig.rest_positions())

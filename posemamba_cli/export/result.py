@@ -14,6 +14,7 @@ from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.export.bvh import write_bvh
 from posemamba_cli.export.formats import parse_formats, person_file
 from posemamba_cli.export.gltf import write_glb
+from posemamba_cli.export.rig import fit_rig
 
 Warn = Callable[[str], None]
 
@@ -58,6 +59,9 @@ def read_people(pose3d: Path, warn: Warn) -> tuple[list[PersonMotion], float]:
             t = np.arange(len(span))
             span = np.stack([np.interp(t, t[ok], c[ok]) for c in span.reshape(len(span), -1).T], -1)
             span = span.reshape(-1, 17, 3)
+        if np.any(np.diff(times[first:last + 1]) <= 0):
+            raise PoseMambaError(f"{pose3d}: the frame times (time_s) do not increase; cannot export person "
+                                 f"{int(track_id)}")  # fmt: skip
         people.append(PersonMotion(int(track_id), span, times[first:last + 1]))
     return people, fps
 
@@ -90,6 +94,7 @@ def export_pose3d(folder: str | os.PathLike, formats: Sequence[str], warn: Warn 
     people, fps = read_people(folder / "pose3d.npz", warn)
     names = []
     for person in people:
+        rig = fit_rig(person.joints_mm)  # one skeleton for both files
         for fmt in formats:
             name = person_file(person.track_id, fmt)
             if fmt == "bvh":
@@ -98,9 +103,9 @@ def export_pose3d(folder: str | os.PathLike, formats: Sequence[str], warn: Warn 
                     warn(f"{name}: the video's frame times are not evenly spaced (a variable frame "
                          f"rate); the BVH is resampled to their mean rate, {rate:.3f} fps (the .glb keeps "
                          "every frame at its own time)")  # fmt: skip
-                write_bvh(folder / name, joints, rate)
+                write_bvh(folder / name, joints, rate, rig=rig)
             elif fmt == "glb":
-                write_glb(folder / name, person.joints_mm, person.times_s)
+                write_glb(folder / name, person.joints_mm, person.times_s, rig=rig)
             else:
                 raise ValueError(f"unknown export format {fmt!r}")
             names.append(name)
