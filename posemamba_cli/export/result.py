@@ -46,7 +46,7 @@ def read_people(pose3d: Path, warn: Warn) -> tuple[list[PersonMotion], float]:
         within = data["within_track"] if "within_track" in data.files else np.ones(joints.shape[:2], bool)
     if key != "joints_world_mm":
         warn(f"{pose3d.name} has no joints_world_mm (a result written before the world motion); exporting "
-             "pose3d_world_mm: each pose in place at the origin, without the path through the scene")  # fmt: skip
+             "pose3d_world_mm: each pose standing in place over the origin, without its path")  # fmt: skip
     people = []
     for p, track_id in enumerate(track_ids):
         known = within[p] & np.isfinite(joints[p]).all(axis=(1, 2))
