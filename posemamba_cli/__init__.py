@@ -10,6 +10,8 @@ Library API (imported lazily so that `import posemamba_cli` stays light and chan
     train_from_config    a training YAML -> a run folder (what `posemamba train` does)
     evaluate_3dhp        MPI-INF-3DHP PCK / AUC / MPJPE as the test set's MATLAB scripts compute them
     tune_runtime         the CLI's process tuning (OpenMP spin, malloc), for library users who want it
+    write_bvh            (T, 17, 3) world-frame mm (z up) -> a BVH file; write_glb the same as glTF binary
+    export_result        a finished result folder -> person_<id>.bvh / .glb, listed in its manifest
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ _LAZY = {
     "tune_runtime": "posemamba_cli.perf.runtime",
     "train_from_config": "posemamba_cli.train.run",
     "infer": "posemamba_cli.pipeline.batch",
+    "write_bvh": "posemamba_cli.export",
+    "write_glb": "posemamba_cli.export",
+    "export_result": "posemamba_cli.export",
 }
 
 __getattr__ = lazy_attributes(__name__, _LAZY, submodules=("ops", "pose2d", "model"))
 
 
 __all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",
-           "evaluate_3dhp", "infer", "train_from_config", "tune_runtime", "__version__"]
+           "evaluate_3dhp", "infer", "train_from_config", "tune_runtime", "write_bvh", "write_glb", "export_result",
+           "__version__"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.export.formats import parse_formats
 from posemamba_cli.pipeline.outputs import check_writable, read_manifest
 from posemamba_cli.pipeline.run import InferConfig, VideoResult, collect_videos, infer_video, output_folder_name
 
@@ -97,6 +98,7 @@ def infer(
     sequential: bool = False,
     quiet: bool = False,
     console: Console | None = None,
+    export: str | Sequence[str] | None = None,
 ) -> list[VideoResult]:
     """Estimate 3D poses for each video (files or folders of videos) into `output/<name>_posemamba/`.
 
@@ -107,6 +109,7 @@ def infer(
     overrides its flip test. `sequential` runs the stages one after another instead of in their own threads.
     Under torchrun the videos are shared round robin over the ranks; rank 0 returns every video's result
     (in input order), the other ranks their own. SIGTERM unwinds like Ctrl-C: no half-written folder stays.
+    `export` ("bvh,glb" or a list) also writes person_<track id>.<format> into each result folder.
     """
     from posemamba_cli.pipeline import distributed
     from posemamba_cli.pipeline.interrupts import terminate_as_interrupt
@@ -126,6 +129,7 @@ def infer(
     found = collect_videos(items)
     validate_options(people=people, det_conf=det_conf, batch_size=batch_size, decoding=decoding,
                      keypoints=keypoints, n_videos=len(found))  # fmt: skip
+    formats = parse_formats(export, "--export")
     check_writable(Path(output))
     world = distributed.world_from_env()
     dev = distributed.rank_device(pick_device(device), world)
@@ -140,7 +144,7 @@ def infer(
             [lifter] + ([] if keypoints is not None else [choice.name, detector]), weights_dir, offline
         )
         config = InferConfig(people=people, flip=flip, batch_size=batch_size, device=dev, render=render,
-                             keep_fragments=keep_fragments, concurrent=not sequential)  # fmt: skip
+                             keep_fragments=keep_fragments, concurrent=not sequential, export=formats)  # fmt: skip
         lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
         det = est = kp = None
         if keypoints is None:  # the detector first: its file is checked before anything heavier loads

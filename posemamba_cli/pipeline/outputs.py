@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.io.atomic import current_umask
+from posemamba_cli.io.atomic import atomic_path, current_umask
 from posemamba_cli.lift.track import Pose3D
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.skeleton import H36M_JOINTS
@@ -84,6 +84,16 @@ def write_manifest(folder: Path, video: Path, files: list[str], n_frames: int, n
         "n_people": int(n_people),
     }
     (Path(folder) / MANIFEST).write_text(json.dumps(doc, indent=1))
+
+
+def add_manifest_files(folder: Path, names: list[str]) -> None:
+    """Add `names` to the `files` of a finished result's manifest (rewritten through a temporary name)."""
+    doc = read_manifest(folder)
+    if doc is None:
+        raise PoseMambaError(f"{folder}: not a finished posemamba result (no manifest)")
+    doc["files"] = sorted(set(doc["files"]) | set(names))
+    with atomic_path(Path(folder) / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1))
 
 
 def check_replaceable(final: Path, overwrite: bool) -> None:

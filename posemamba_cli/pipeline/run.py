@@ -56,6 +56,7 @@ class InferConfig:
     keep_fragments: bool = False  # people="all": keep tracks shorter than people.selection.MIN_FRAGMENT_SECONDS
     video_preset: str = "superfast"  # x264 preset of the written videos (encoding dominates rendering)
     concurrent: bool = True  # stages in their own threads (pipeline/concurrent.py); False: one after another
+    export: tuple[str, ...] = ()  # motion files per person beside pose3d.npz (posemamba_cli.export.FORMATS)
 
 
 @dataclass
@@ -341,6 +342,11 @@ def infer_video(
         filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps, info.frame_times)
         write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
+        export_warnings: list[str] = []
+        if config.export:
+            from posemamba_cli.export.result import export_pose3d
+
+            files += export_pose3d(stage, config.export, lambda message: export_warnings.append(f"{final}: {message}"))
         if config.render:
             from posemamba_cli.pipeline.concurrent import render_concurrent
 
@@ -350,5 +356,5 @@ def infer_video(
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files,
-        warnings=[f"{info.path}: {info.decode_warning}"] if info.decode_warning else [],
+        warnings=([f"{info.path}: {info.decode_warning}"] if info.decode_warning else []) + export_warnings,
     )  # fmt: skip
