@@ -94,12 +94,14 @@ def lifter_num_frame(lifter: Any) -> int:
 
 
 def collect_videos(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand folders into their video files (sorted); files are kept as given, missing ones are errors."""
+    """Expand folders into their video files (sorted; hidden ones, such as macOS's `._clip.mp4`, left out);
+    files are kept as given, missing ones are errors."""
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
             if not found:
                 raise PoseMambaError(f"{path}: no video files in this folder")
             out.extend(found)
