@@ -98,21 +98,23 @@ def test_our_npz_lacking_some_people_arrays_is_refused(monkeypatch, capsys, tmp_
     assert code == 2 and "lacks people_scores" in err and "Traceback" not in err, err
 
 
-def coco_json(path: Path, clip: SyntheticClip, score: float = 0.9, value: float | None = None) -> Path:
+def coco_json(path: Path, clip: SyntheticClip, score: float = 0.9, value: float | None = None,
+              instance: float = 0.9) -> Path:  # fmt: skip
     entries = []
     for t, k in enumerate(clip.keypoints2d_coco):
         xyv = np.concatenate([k, np.full((17, 1), score)], 1)
         if value is not None and t == 3:
             xyv[5, 0] = value
-        entries.append({"image_id": t, "category_id": 1, "keypoints": xyv.ravel().tolist(), "score": 0.9})
+        entries.append({"image_id": t, "category_id": 1, "keypoints": xyv.ravel().tolist(), "score": instance})
     path.write_text(json.dumps(entries))  # json writes NaN / Infinity literals, which Python's reader accepts
     return path
 
 
-@pytest.mark.parametrize(("value", "message"), [(float("nan"), "finite"), (float("inf"), "finite"),
-                                                (1e20, "not pixel coordinates")])  # fmt: skip
-def test_json_with_bad_numbers_is_one_line(monkeypatch, capsys, tmp_path, clip, lifter_ckpt, value, message) -> None:
-    keypoints = coco_json(tmp_path / "k.json", clip, value=value)
+@pytest.mark.parametrize(("bad", "message"), [({"value": float("nan")}, "finite"), ({"value": float("inf")}, "finite"),
+                                              ({"value": 1e20}, "not pixel coordinates"),
+                                              ({"instance": float("nan")}, "non-finite 'score'")])  # fmt: skip
+def test_json_with_bad_numbers_is_one_line(monkeypatch, capsys, tmp_path, clip, lifter_ckpt, bad, message) -> None:
+    keypoints = coco_json(tmp_path / "k.json", clip, **bad)
     code, _, err = run_cli(monkeypatch, capsys, *infer_args(tmp_path, clip, lifter_ckpt, keypoints))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()

@@ -322,7 +322,7 @@ def infer_video(
     check_writable(output_root)
     final = output_root / (output_name or output_folder_name(info.path))
     check_replaceable(final, overwrite)  # before any work
-    sweep_stale_stages(output_root, time.time() - (time.perf_counter() - start))  # killed runs' leftovers
+    sweep_stale_stages(output_root, time.time())  # killed runs' leftovers, before this run writes anything
     times = StageTimes()
     if keypoints is not None:
         tracks = keypoints(info) if callable(keypoints) else keypoints

@@ -236,6 +236,8 @@ def _parse_person(path: Path, i: int, entry: Mapping) -> tuple[PersonKeypoints, 
         score = None if score is None else _number(score)
     except TypeError:
         raise KeypointFileError(f"{path}: entry {i} has a non-numeric 'score'") from None
+    if score is not None and not math.isfinite(score):
+        raise KeypointFileError(f"{path}: entry {i} has a non-finite 'score' ({score})")
     person = PersonKeypoints(
         keypoints=array[:, :2].astype(np.float32),
         scores=array[:, 2].astype(np.float32),
