@@ -277,10 +277,11 @@ def test_killed_runs_staging_folders_are_removed(monkeypatch, capsys, tmp_path, 
         "elsewhere": out / f".y_posemamba.{dead}-00000000.abcdefgh.part",  # another machine's
         "unowned": out / ".z_posemamba.abcdefgh.part",  # no owner in the name: reported only
         "with folder": out / f".w_posemamba.{dead}-{host_tag()}.abcdefgh.part",  # not only files: reported only
+        "set aside": out / f".v_posemamba.{dead}-{host_tag()}.abcdefgh.old",  # an earlier result: reported only
         "user's": out / ".my_things.part",  # not our pattern
     }
     for name, folder in plants.items():
-        (folder / ("sub" if name == "with folder" else "")).mkdir(parents=True, exist_ok=True)
+        (folder / ("sub" if name in ("with folder", "set aside") else "")).mkdir(parents=True, exist_ok=True)
         (folder / "pose3d.json").write_text("{}")
     for folder in [killed, *plants.values()]:
         os.utime(folder, (1e9, 1e9))  # long before this run
@@ -289,7 +290,7 @@ def test_killed_runs_staging_folders_are_removed(monkeypatch, capsys, tmp_path, 
     assert code == 0, err
     assert not killed.exists() and f"removed {killed}" in text
     assert all(folder.is_dir() for folder in plants.values())  # nothing else is deleted
-    assert str(plants["unowned"]) in text and str(plants["with folder"]) in text
+    assert all(str(plants[name]) in text for name in ("unowned", "with folder", "set aside"))
     assert str(plants["live"]) not in text and str(plants["elsewhere"]) not in text and "my_things" not in text
     assert (out / "walk_posemamba" / "posemamba_manifest.json").is_file()
 

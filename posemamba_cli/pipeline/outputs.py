@@ -15,7 +15,7 @@ import numpy as np
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import current_umask
 from posemamba_cli.lift.track import Pose3D
-from posemamba_cli.pipeline.staging import make_stage
+from posemamba_cli.pipeline.staging import ASIDE_SUFFIX, make_stage
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.skeleton import H36M_JOINTS
 
@@ -165,7 +165,7 @@ def staged_folder(final: Path, overwrite: bool = False) -> Iterator[Path]:
         check_replaceable(final, overwrite)  # again: the folder may have changed while we worked
         old = None
         if final.exists():
-            old = make_stage(final, ".old")
+            old = make_stage(final, ASIDE_SUFFIX)
             os.replace(final, old / final.name)
         os.replace(stage, final)
         if old is not None:

@@ -18,9 +18,10 @@ from pathlib import Path
 from posemamba_cli.errors import PoseMambaWarning
 
 STAGE_SUFFIX = ".part"
+ASIDE_SUFFIX = ".old"  # where a replaced result waits, for an instant, to be deleted
 NAME_BYTES = 64  # of the result's name kept in a stage's name: the whole stays far below NAME_MAX
 _RANDOM = r"[a-z0-9_]{8}"  # tempfile's random part
-_OWNED = re.compile(rf"^\..+\.(?P<pid>\d+)-(?P<host>[0-9a-f]{{8}})\.{_RANDOM}\.part$")
+_OWNED = re.compile(rf"^\..+\.(?P<pid>\d+)-(?P<host>[0-9a-f]{{8}})\.{_RANDOM}(?P<suffix>\.part|\.old)$")
 _UNOWNED = re.compile(rf"^\..+\.{_RANDOM}\.part$")  # stages of versions that did not name their owner
 
 
@@ -36,8 +37,8 @@ def _shortened(name: str, limit: int = NAME_BYTES) -> str:
 
 
 def make_stage(final: Path, suffix: str = STAGE_SUFFIX) -> Path:
-    """Create (0700) and return an empty folder beside `final` named for this process (`suffix` ".part":
-    the stage; ".old": where a replaced result waits to be deleted)."""
+    """Create (0700) and return an empty folder beside `final` named for this process (`suffix`
+    STAGE_SUFFIX: the stage; ASIDE_SUFFIX: where a replaced result waits to be deleted)."""
     prefix = f".{_shortened(final.name)}.{os.getpid()}-{host_tag()}."
     return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=final.parent))
 
@@ -64,10 +65,11 @@ def _only_plain_files(folder: Path) -> bool:
 def sweep_stale_stages(folder: Path, started: float) -> None:
     """Remove the staging folders in `folder` that runs killed on this machine left behind (owner process no
     longer running, unchanged since before `started`, holding only plain files), each with a warning;
-    warn about stages that cannot be judged (no owner in the name, or not removable). Live runs' stages and
-    other machines' are left alone; nothing that is not a stage of this pattern is looked into."""
+    warn about stages that cannot be judged (no owner in the name, or not removable) and about earlier
+    results a killed run had set aside. Live runs' stages and other machines' are left alone; nothing that
+    is not a stage of this pattern is looked into."""
     try:
-        entries = [p for p in Path(folder).iterdir() if p.name.endswith(STAGE_SUFFIX)]
+        entries = [p for p in Path(folder).iterdir() if p.name.endswith((STAGE_SUFFIX, ASIDE_SUFFIX))]
     except OSError:
         return
     for stage in entries:
@@ -80,6 +82,10 @@ def sweep_stale_stages(folder: Path, started: float) -> None:
                       "delete it if no run is writing there")  # fmt: skip
             continue
         if owned["host"] != host_tag() or _running(int(owned["pid"])):
+            continue
+        if owned["suffix"] == ASIDE_SUFFIX:  # killed between the two renames of a replacement: never deleted
+            _warn(f"{stage}: holds the earlier result a stopped posemamba run (process {owned['pid']}) was "
+                  "replacing; move it back or delete it")  # fmt: skip
             continue
         try:
             changed = stage.stat().st_mtime
