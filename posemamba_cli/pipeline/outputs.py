@@ -179,9 +179,19 @@ def staged_folder(final: Path, overwrite: bool = False) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         if isinstance(exc, OSError):
-            where = exc.filename if exc.filename is not None else final
-            raise PoseMambaError(f"{where}: {exc.strerror or exc} (while writing the results {final})") from exc
+            raise PoseMambaError(_write_error(exc, final, stage)) from exc
         raise
+
+
+def _write_error(exc: OSError, final: Path, stage: Path | None) -> str:
+    """One line for an OSError met while writing `final`: the file it concerns (as named in `final`) and why."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"{final}: cannot write the results: {reason}"
+    where = Path(os.fsdecode(exc.filename))
+    if stage is not None and where.is_relative_to(stage):
+        where = final / where.relative_to(stage)
+    return f"{where}: cannot write it: {reason}" if where.is_relative_to(final) else f"{where}: {reason}"
 
 
 def _remove_result(folder: Path) -> None:
