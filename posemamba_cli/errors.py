@@ -9,3 +9,7 @@ class PoseMambaError(Exception):
 
 class CheckpointError(PoseMambaError):
     """A checkpoint that cannot be read, or does not fit the model."""
+
+
+class PoseMambaWarning(UserWarning):
+    """A doubtful input that still gives a result: `infer` reports it as one warning line with its video."""

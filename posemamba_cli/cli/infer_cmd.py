@@ -68,19 +68,22 @@ def infer(
     from posemamba_cli.pipeline.batch import infer as run_infer
     from posemamba_cli.pipeline.distributed import world_from_env
     from posemamba_cli.pipeline.progress import summary_table
+    from posemamba_cli.pipeline.warning_lines import library_warnings_hidden
 
-    results = run_infer(
-        inputs, output, keypoints=keypoints, people=people.value, device=device, lifter=lifter, pose2d=pose2d,
-        decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
-        flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
-        flip_2d=flip_2d, sequential=sequential, quiet=quiet, export=export,
-    )  # fmt: skip
+    err = Console(stderr=True)
+    warn = lambda text: err.print(f"[yellow]warning:[/yellow] {text}", highlight=False, soft_wrap=True)  # noqa: E731
+    with library_warnings_hidden(warn):  # torch / numpy notes are not the user's business; ours are shown
+        results = run_infer(
+            inputs, output, keypoints=keypoints, people=people.value, device=device, lifter=lifter, pose2d=pose2d,
+            decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
+            flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
+            flip_2d=flip_2d, sequential=sequential, quiet=quiet, export=export,
+        )  # fmt: skip
     if not world_from_env().is_main:
         return  # under torchrun rank 0 reports every rank's videos, once
-    err = Console(stderr=True)
     for r in results:
         for warning in r.warnings:
-            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+            warn(warning)
         if r.status == "skipped":
             err.print(f"skipped {r.video}: results already in {r.output_dir} (--overwrite to redo)", highlight=False,
                       soft_wrap=True)  # fmt: skip

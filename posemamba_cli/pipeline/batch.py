@@ -15,7 +15,7 @@ from rich.console import Console
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.export.formats import parse_formats
-from posemamba_cli.pipeline.outputs import check_writable, read_manifest
+from posemamba_cli.pipeline.outputs import ResultExists, check_writable, read_manifest
 from posemamba_cli.pipeline.run import InferConfig, VideoResult, collect_videos, infer_video, output_folder_name
 
 PEOPLE_CHOICES = ("main", "all")
@@ -164,6 +164,8 @@ def infer(
                         item.video, item.output_dir.parent, lift_model, det, est, kp, config, progress,
                         output_name=item.output_dir.name, overwrite=overwrite,
                     ))  # fmt: skip
+                except ResultExists:  # another run finished this video meanwhile: its result stands
+                    mine.append(_skipped(item))
                 except PoseMambaError as exc:
                     if len(plan) == 1:
                         raise
@@ -183,5 +185,7 @@ def _skipped(item: PlannedVideo) -> VideoResult:
 
 
 def _failed(item: PlannedVideo, error: str) -> VideoResult:
+    if str(item.video) not in error:  # a folder run must say which video failed
+        error = f"{item.video}: {error}"
     return VideoResult(video=item.video, output_dir=item.output_dir, n_frames=0, n_people=0, fps=0.0, seconds=0.0,
                        status="failed", error=error)  # fmt: skip

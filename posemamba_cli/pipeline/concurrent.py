@@ -103,7 +103,8 @@ def people_2d_concurrent(
     times.add("decode", clock.seconds.get("decode", 0.0), n_frames)
     times.add("detect+track", clock.seconds.get("detect+track", 0.0), n_frames)
     selected = select_tracks(tracker.tracks, config.people, config.min_track_frames,
-                             min_fragment_frames=None if config.keep_fragments else fragment_frames(info.fps))
+                             min_fragment_frames=None if config.keep_fragments else fragment_frames(info.fps),
+                             source=str(info.path))  # fmt: skip
     tracks = _tracks_from_rows(selected, rows, n_frames)
     missing = [Track(tr.track_id, {f: b for f, b in tr.boxes.items() if f not in rows.get(tr.track_id, {})})
                for tr in selected]  # fmt: skip

@@ -15,6 +15,7 @@ import numpy as np
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path, current_umask
 from posemamba_cli.lift.track import Pose3D
+from posemamba_cli.pipeline.staging import ASIDE_SUFFIX, make_stage
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.skeleton import H36M_JOINTS
 
@@ -70,8 +71,18 @@ def read_manifest(folder: Path) -> dict | None:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    ok = isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT and isinstance(doc.get("files"), list)
-    return doc if ok else None
+    return doc if _manifest_ok(doc) else None
+
+
+def _manifest_ok(doc: object) -> bool:
+    """Our manifest's layout: a hand-edited one that breaks it is not ours (its folder is left untouched)."""
+    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
+        return False
+    files, counts = doc.get("files"), [doc.get(k, 0) for k in ("n_frames", "n_people")]
+    return (isinstance(files, list) and all(isinstance(f, str) and f and "/" not in f and "\\" not in f
+                                            and f not in (".", "..") for f in files)
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
+            and isinstance(doc.get("video", ""), str))  # fmt: skip
 
 
 def write_manifest(folder: Path, video: Path, files: list[str], n_frames: int, n_people: int) -> None:
@@ -96,13 +107,36 @@ def add_manifest_files(folder: Path, names: list[str]) -> None:
         tmp.write_text(json.dumps(doc, indent=1))
 
 
+class ResultExists(PoseMambaError):
+    """The result folder already holds a finished result (and `overwrite` is off)."""
+
+
+def check_name_fits(final: Path) -> None:
+    """PoseMambaError unless every part of `final`'s path fits the file system's name limit (NAME_MAX)."""
+    final = Path(final)
+    probe = final.parent
+    while not probe.is_dir() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        limit = os.pathconf(probe, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    for part in final.parts:
+        size = len(os.fsencode(part))
+        if size > limit:
+            raise PoseMambaError(f"{final}: the name {part[:40]}... is {size} bytes, longer than the {limit} this "
+                                 "file system allows (rename the video or choose another --output)")  # fmt: skip
+
+
 def check_replaceable(final: Path, overwrite: bool) -> None:
     """Raise PoseMambaError unless `final` is absent, or is a result of ours that may be replaced.
 
     A folder is replaced only with `overwrite`, only when its manifest says this tool wrote it, and only
-    when it holds nothing besides the files that manifest lists.
+    when it holds nothing besides the files that manifest lists. `ResultExists` when it holds a finished
+    result and `overwrite` is off; a name too long for the file system is refused first.
     """
     final = Path(final)
+    check_name_fits(final)
     if not final.exists() and not final.is_symlink():
         return
     manifest = read_manifest(final) if final.is_dir() else None
@@ -112,7 +146,7 @@ def check_replaceable(final: Path, overwrite: bool) -> None:
             "(choose another --output)"
         )
     if not overwrite:
-        raise PoseMambaError(f"{final}: results already exist (use --overwrite to replace them)")
+        raise ResultExists(f"{final}: results already exist (use --overwrite to replace them)")
     ours = set(manifest["files"]) | {MANIFEST}
     foreign = sorted(p.name for p in final.iterdir() if p.name not in ours or not p.is_file() or p.is_symlink())
     if foreign:
@@ -127,31 +161,47 @@ def staged_folder(final: Path, overwrite: bool = False) -> Iterator[Path]:
 
     An existing `final` is replaced only under the rules of `check_replaceable`; the files of the old result
     are then deleted by name (its manifest's list), so nothing this tool did not write is ever removed.
+    An OSError (disk full, read-only, ...) becomes one PoseMambaError naming the path.
     """
     final = Path(final)
     check_replaceable(final, overwrite)
     created = [p for p in [final.parent, *final.parent.parents] if not p.exists()]
-    final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    stage = None
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        stage = make_stage(final)
         yield stage
         _relax_permissions(stage)
         check_replaceable(final, overwrite)  # again: the folder may have changed while we worked
         old = None
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            old = make_stage(final, ASIDE_SUFFIX)
             os.replace(final, old / final.name)
         os.replace(stage, final)
         if old is not None:
             _remove_result(old / final.name)
             with contextlib.suppress(OSError):
                 old.rmdir()
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+    except BaseException as exc:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         for folder in created:  # the output folders this run made, innermost first, if still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if isinstance(exc, OSError):
+            raise PoseMambaError(_write_error(exc, final, stage)) from exc
         raise
+
+
+def _write_error(exc: OSError, final: Path, stage: Path | None) -> str:
+    """One line for an OSError met while writing `final`: the file it concerns (as named in `final`) and why."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"{final}: cannot write the results: {reason}"
+    where = Path(os.fsdecode(exc.filename))
+    if stage is not None and where.is_relative_to(stage):
+        where = final / where.relative_to(stage)
+    return f"{where}: cannot write it: {reason}" if where.is_relative_to(final) else f"{where}: {reason}"
 
 
 def _remove_result(folder: Path) -> None:

@@ -26,7 +26,9 @@ from posemamba_cli.pipeline.outputs import (
     write_pose3d,
 )
 from posemamba_cli.pipeline.progress import StageTimes
+from posemamba_cli.pipeline.staging import sweep_stale_stages
 from posemamba_cli.pipeline.tracks2d import Tracks2D
+from posemamba_cli.pipeline.warning_lines import reports_warnings
 from posemamba_cli.render import SkeletonView3D, draw_skeleton_2d, side_by_side
 from posemamba_cli.render.colors import person_color
 from posemamba_cli.video import FrameReader, VideoInfo, VideoWriter, probe_video, read_frames
@@ -95,12 +97,14 @@ def lifter_num_frame(lifter: Any) -> int:
 
 
 def collect_videos(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand folders into their video files (sorted); files are kept as given, missing ones are errors."""
+    """Expand folders into their video files (sorted; hidden ones, such as macOS's `._clip.mp4`, left out);
+    files are kept as given, missing ones are errors."""
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            found = sorted(p for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
             if not found:
                 raise PoseMambaError(f"{path}: no video files in this folder")
             out.extend(found)
@@ -149,7 +153,8 @@ def detect_and_track(
     info = with_times(info, reader.times, reader.warning)
     times.add("detect+track", time.perf_counter() - start, info.n_frames)
     selected = select_tracks(tracker.tracks, config.people, config.min_track_frames,
-                             min_fragment_frames=None if config.keep_fragments else fragment_frames(info.fps))
+                             min_fragment_frames=None if config.keep_fragments else fragment_frames(info.fps),
+                             source=str(info.path))  # fmt: skip
     return selected, info
 
 
@@ -292,6 +297,7 @@ def check_rendered(info: VideoInfo, written: int, expected: int) -> None:
         raise PoseMambaError(f"{info.path}: decoded {written} frames, expected {expected}")
 
 
+@reports_warnings
 def infer_video(
     video: str | Path,
     output_root: str | Path,
@@ -319,13 +325,17 @@ def infer_video(
     check_writable(output_root)
     final = output_root / (output_name or output_folder_name(info.path))
     check_replaceable(final, overwrite)  # before any work
+    sweep_stale_stages(output_root, time.time())  # killed runs' leftovers, before this run writes anything
     times = StageTimes()
     if keypoints is not None:
-        tracks = keypoints(info) if callable(keypoints) else keypoints.fit_frames(info.n_frames)
+        tracks = keypoints(info) if callable(keypoints) else keypoints
+        tracks = tracks.checked(str(info.path), (info.width, info.height)).fit_frames(info.n_frames)
         if not tracks.detected.any():
             raise PoseMambaError(f"{info.path}: nobody was found (the keypoint file has no detected person)")
         if config.people == "main" and tracks.n_people > 1:
             tracks = tracks.subset([tracks.main_index()])  # the one main-person rule of people.selection
+        elif config.people == "all" and not config.keep_fragments:
+            tracks = tracks.without_fragments(fragment_frames(info.fps))  # as select_tracks does for videos
     else:
         if detector is None or pose2d is None:
             raise PoseMambaError("a person detector and a 2D pose model are needed (or give --keypoints)")
