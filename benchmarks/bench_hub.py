@@ -57,6 +57,7 @@ def main() -> None:
     from posemamba_cli.hub.http_fetch import Timeouts, http_download
     from posemamba_cli.hub.progress import transfer_bar
     from posemamba_cli.hub.structure import check_structure
+    from posemamba_cli.pretrained import fits
 
     with tempfile.TemporaryDirectory() as tmp:
         served, out = Path(tmp, "served"), Path(tmp, "out")
@@ -81,7 +82,7 @@ def main() -> None:
                 t1 = time.perf_counter()
                 assert sha256_file(part) == digest
                 t2 = time.perf_counter()
-                detail = check_structure(entry, part)
+                detail = check_structure(entry, part, fits)
                 t3 = time.perf_counter()
                 part.unlink()
                 mb = size / 1e6

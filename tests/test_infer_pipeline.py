@@ -164,8 +164,8 @@ def test_cli_keypoints_with_a_real_lifter(monkeypatch, capsys, clip, lifter_ckpt
     assert cam.shape == (N_FRAMES, 17, 3) and np.isfinite(cam).all()
     assert data["interpolated"][0].tolist() == [t in MISSED for t in range(N_FRAMES)]
     # the CLI computes exactly what the library chain computes with the same model
+    from posemamba_cli import load_lifter
     from posemamba_cli.lift.track import lift_track
-    from posemamba_cli.model.checkpoint import load_lifter
     from posemamba_cli.pipeline import load_keypoints
 
     tracks = load_keypoints(keypoint_file, N_FRAMES).filled()

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from posemamba_cli import hub
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.pretrained import fits
 
 
 def _size(nbytes: int | None) -> str:
@@ -71,7 +72,7 @@ def download_weights(
         Console().print(list_table(registry, folder))
         return
     outcomes = hub.download_weights(
-        names, folder, force=force, offline=offline, retries=retries, registry=registry,
+        names, folder, fits=fits, force=force, offline=offline, retries=retries, registry=registry,
         timeouts=hub.Timeouts(connect=min(15.0, timeout), stall=timeout),
         on_outcome=lambda outcome: _print_outcome(outcome, force_hint=not offline))
     failed = [o.entry.name for o in outcomes if o.status == "failed"]

@@ -69,15 +69,15 @@ def evaluate_checkpoint(
     `progress(done, total)` follows the predicted clips. Bad input is a one-line PoseMambaError.
     """
     from posemamba_cli.device import resolve_device
-    from posemamba_cli.hub.resolve import resolve_weights
     from posemamba_cli.io.atomic import atomic_path
-    from posemamba_cli.model.checkpoint import load_lifter
+    from posemamba_cli.model.posemamba import PoseMamba
+    from posemamba_cli.pretrained import resolve
     from posemamba_cli.train.config import config_from_dict, load_config
     from posemamba_cli.train.data_source import resolve_data
 
     dev = resolve_device(device, option="--device")
-    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
-    model = load_lifter(checkpoint_path, device=dev)
+    checkpoint_path = resolve(checkpoint, weights_dir, offline)
+    model = PoseMamba.from_pretrained(checkpoint_path, device=dev)
     overrides: dict[str, Any] = {"data_file": str(data), "eval_batch_size": batch_size, "epochs": 1}
     if cache_dir is not None:
         overrides["cache_dir"] = str(cache_dir)

@@ -142,14 +142,14 @@ def evaluate_checkpoint_3dhp(
 
     from posemamba_cli.device import resolve_device
     from posemamba_cli.evaluation.mpi3dhp import write_inference_mat
-    from posemamba_cli.hub.resolve import resolve_weights
     from posemamba_cli.io.atomic import atomic_path
-    from posemamba_cli.model.checkpoint import load_lifter
+    from posemamba_cli.model.posemamba import PoseMamba
+    from posemamba_cli.pretrained import resolve
 
     flip = True if flip is None else flip
     dev = resolve_device(device, option="--device")
-    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
-    model = load_lifter(checkpoint_path, device=dev)
+    checkpoint_path = resolve(checkpoint, weights_dir, offline)
+    model = PoseMamba.from_pretrained(checkpoint_path, device=dev)
     labels, labels_path = read_activities(activities, data)
     total = sum(int(s.valid.sum()) for s in read_test(find_files(data)[1]))
     done = 0

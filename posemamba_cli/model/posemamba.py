@@ -7,16 +7,22 @@ only calls ops (`cross_selective_scan`, the fused block steps); which kernel run
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from posemamba_cli.errors import CheckpointError
 from posemamba_cli.model.config import PoseMambaConfig, preset_config
 from posemamba_cli.ops import cross_selective_scan
 from posemamba_cli.ops.block_ops import conv3x3_silu, layer_norm_gate
+
+if TYPE_CHECKING:
+    from posemamba_cli.hub.registry import WeightsEntry
 
 # Published "limb" parent list used by the global-local scan (not the anatomical tree).
 LIMB_PARENTS = [0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16]
@@ -228,13 +234,47 @@ class PoseMamba(nn.Module):
         return cls(preset_config(name, num_frame=num_frame, **overrides))
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, weights_dir: str | None = None, offline: bool = False,
-                        device: str | torch.device = "cpu", **overrides: Any) -> PoseMamba:
-        """Published or our weights by registry name ("posemamba-s/-b/-l": fetched through the hub on first
-        use and verified) or by file path; in eval mode. See `posemamba_cli.model.checkpoint.load_lifter`."""
-        from posemamba_cli.model.checkpoint import load_lifter
+    def from_pretrained(cls, name_or_path: str | os.PathLike, weights_dir: str | os.PathLike | None = None,
+                        offline: bool = False, device: str | torch.device = "cpu", strict: bool = True,
+                        **overrides: Any) -> PoseMamba:
+        """A PoseMamba rebuilt from any accepted checkpoint, weights loaded, in eval mode; `overrides` replace
+        config fields. `name_or_path`: a file (published `.pth.tr`, a bare state dict, or ours) or a registry
+        name ("posemamba-s/-b/-l": fetched into `weights_dir` on first use and verified, unless `offline`: then
+        a missing file is a one-line error saying how to get it)."""
+        from posemamba_cli.hub.resolve import resolve_weights
+        from posemamba_cli.model.checkpoint import check_state_dict, read_state_dict, stored_config
 
-        return load_lifter(name_or_path, device=device, weights_dir=weights_dir, offline=offline, **overrides)
+        path = resolve_weights(name_or_path, weights_dir, offline=offline, fits=cls.fits_file)
+        state, stored = read_state_dict(path)
+        try:
+            model = cls(stored_config(state, stored, str(path)).replace(**overrides))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: cannot build a PoseMamba from its config ({exc})") from None
+        if strict:
+            check_state_dict(model, state, str(path))
+        model.load_state_dict(state, strict=strict)
+        return model.to(device).eval()
+
+    @classmethod
+    def fits_file(cls, entry: WeightsEntry, path: Path) -> str:
+        """The weights at `path` fit the PoseMamba a registry entry describes (its `model`: a `config`, or a
+        `preset` and `num_frame`); a short description, else CheckpointError."""
+        from posemamba_cli.model.checkpoint import check_state_dict, read_state_dict
+
+        if entry.kind != "posemamba":
+            raise CheckpointError(f"{entry.name} is a {entry.kind} model, not a PoseMamba lifter")
+        spec = dict(entry.model)
+        try:
+            if "config" in spec:
+                model = cls(**spec["config"])
+                label = "PoseMamba " + ", ".join(f"{k}={v}" for k, v in spec["config"].items())
+            else:
+                preset, num_frame = spec.get("preset", "B"), int(spec.get("num_frame", 243))
+                model, label = cls.from_preset(preset, num_frame=num_frame), f"PoseMamba-{preset} ({num_frame} frames)"
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"the registry's model description is invalid ({exc})") from None
+        check_state_dict(model, read_state_dict(path)[0], f"the file for {entry.name}")
+        return f"fits {label}"
 
     @property
     def num_frame(self) -> int:
