@@ -57,12 +57,15 @@ def test_queues_are_bounded() -> None:
             produced.append(i)
             yield i
 
+    bound = 1 + 2 * 2 + 2 + 1  # one item consumed, two queues of 2, one in each thread's hands, one blocked in put
     stream = run_stages(source(), [("double", doubled)], queue_size=2)
     assert next(stream) == 0
-    time.sleep(0.3)  # let the source run as far ahead as the queues allow
-    # one item consumed, two queues of 2, one item in each thread's hands, the one blocked in put
-    assert len(produced) <= 1 + 2 * 2 + 2 + 1
-    stream.close()
+    deadline = time.monotonic() + 10
+    while len(produced) < 2 and time.monotonic() < deadline:  # the producer runs ahead of the consumer...
+        time.sleep(0.01)
+    time.sleep(0.3)  # ...as far as the queues allow
+    assert 2 <= len(produced) <= bound
+    assert [0, *stream] == [2 * i for i in range(100)] and produced == list(range(100))  # and on to the end
 
 
 def _endless(closed: threading.Event):
