@@ -18,7 +18,9 @@ from torch.utils.data import DataLoader
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.model.checkpoint import FORMAT, load_file, save_checkpoint
+from posemamba_cli.model.config import LEGACY_KEYS
 from posemamba_cli.model.posemamba import PoseMamba
+from posemamba_cli.ops import use_backend
 from posemamba_cli.train import distributed as ddp
 from posemamba_cli.train import rng
 from posemamba_cli.train.config import TrainConfig
@@ -121,8 +123,8 @@ class Trainer:
         ckpt = load_file(path)
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "step_in_epoch" not in ckpt:
             raise PoseMambaError(f"cannot resume from {path}: it is not a training checkpoint of this tool")
-        stored = {k: v for k, v in ckpt["config"].items() if k != "scan_backend"}
-        mine = self.model.config.architecture()
+        stored = {k: v for k, v in ckpt["config"].items() if k not in LEGACY_KEYS}
+        mine = self.model.config.to_dict()
         if stored != mine:
             diff = ", ".join(f"{k}: {stored.get(k)} vs {mine.get(k)}" for k in mine if stored.get(k) != mine.get(k))
             raise PoseMambaError(f"cannot resume from {path}: the config's model differs ({diff})")
@@ -172,7 +174,7 @@ class Trainer:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 log = RunLog(self.run_dir, tensorboard=self.tensorboard)
             ddp.barrier(self.dist)
-            with _StopFlag() as stop, self._progress() as progress:
+            with use_backend(self.cfg.scan_backend), _StopFlag() as stop, self._progress() as progress:
                 while self.epoch < self.cfg.epochs:
                     outcome, steps = self._train_epoch(progress, stop, log, steps_this_call)
                     steps_this_call += steps
