@@ -2,7 +2,8 @@
 
 The hub deals in bytes and imports no model; each model package says whether a file fits its architecture
 (PoseMamba.fits_file, pose2d's hrnet_fits_file). This module joins them, once: `fits` picks that check by
-the registry kind, `resolve` turns a name or path into a verified file, `load_lifter` into a PoseMamba.
+the registry kind, `resolve` turns a name or path into a verified file, `download_weights` fetches registry
+models into the weights folder, `load_lifter` turns a name or path into a PoseMamba.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def resolve(name_or_path: str | os.PathLike, weights_dir: str | os.PathLike | No
             **kwargs: Any) -> Path:
     """A verified file for a registry name (fetched unless `offline`) or an existing path (hub.resolve_weights)."""
     return hub.resolve_weights(name_or_path, weights_dir=weights_dir, offline=offline, fits=fits, **kwargs)
+
+
+def download_weights(names: list[str] | None = None, folder: str | os.PathLike | None = None,
+                     **kwargs: Any) -> list[hub.DownloadOutcome]:
+    """`posemamba download-weights`: hub.download_weights with the architecture checks."""
+    return hub.download_weights(names, folder, fits=fits, **kwargs)
 
 
 def load_lifter(path_or_name: str | os.PathLike, device: str | torch.device = "cpu", strict: bool = True,
