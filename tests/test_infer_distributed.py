@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from posemamba_cli.pipeline.batch import is_finished
 from posemamba_cli.pipeline.distributed import World, shard
@@ -38,17 +37,6 @@ def folder(tmp_path_factory) -> Path:
     for i, name in enumerate(VIDEOS):
         make_synthetic_clip(root / f"{name}.mp4", N_FRAMES + 3 * i, width=64, height=48, audio=False)
     return root
-
-
-@pytest.fixture(scope="module")
-def lifter_ckpt(tmp_path_factory) -> Path:
-    from posemamba_cli.model.checkpoint import save_checkpoint
-    from posemamba_cli.model.posemamba import PoseMamba
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "small.pth"
-    save_checkpoint(path, PoseMamba(num_frame=27, dim_feat=16, depth=2, drop_path_rate=0.0))
-    return path
 
 
 def _env(log: Path, **extra: str) -> dict[str, str]:
