@@ -50,7 +50,7 @@ def check_present(entry: WeightsEntry, path: Path) -> None:
     verified when downloaded and again, safely, when loaded.
     """
     if entry.kind == "yolo":
-        from posemamba_cli.people.safe_weights import check_detector_weights
+        from posemamba_cli.io.safe_weights import check_detector_weights
 
         check_detector_weights(path)
 
