@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "PoseMamba": "posemamba_cli.model.posemamba",
-    "load_lifter": "posemamba_cli.model.checkpoint",
+    "load_lifter": "posemamba_cli.pretrained",
     "save_checkpoint": "posemamba_cli.model.checkpoint",
     "evaluate_h36m": "posemamba_cli.evaluation.protocol",
     "evaluate_3dhp": "posemamba_cli.evaluation.mpi3dhp",

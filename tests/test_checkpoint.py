@@ -120,6 +120,10 @@ def test_checkpoints_written_with_a_dict_config_still_load(tmp_path):
     x = torch.randn(1, 9, 17, 2)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    # files that stored the scan backend (a runtime choice now: ops.use_backend) load the same model
+    torch.save({"format": "posemamba-cli/1", "config": {**old, "scan_backend": "torch"}, "model": model.state_dict()},
+               tmp_path / "b.pt")
+    assert load_lifter(tmp_path / "b.pt").config == PoseMambaConfig(**old)
     torch.save({"format": "posemamba-cli/1", "config": {**old, "heads": 4}, "model": model.state_dict()},
                tmp_path / "future.pt")
     with pytest.raises(CheckpointError, match="heads"):

@@ -6,12 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from posemamba_cli.pipeline.batch import is_finished
 from posemamba_cli.pipeline.distributed import World, shard
@@ -39,17 +37,6 @@ def folder(tmp_path_factory) -> Path:
     for i, name in enumerate(VIDEOS):
         make_synthetic_clip(root / f"{name}.mp4", N_FRAMES + 3 * i, width=64, height=48, audio=False)
     return root
-
-
-@pytest.fixture(scope="module")
-def lifter_ckpt(tmp_path_factory) -> Path:
-    from posemamba_cli.model.checkpoint import save_checkpoint
-    from posemamba_cli.model.posemamba import PoseMamba
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "small.pth"
-    save_checkpoint(path, PoseMamba(num_frame=27, dim_feat=16, depth=2, drop_path_rate=0.0))
-    return path
 
 
 def _env(log: Path, **extra: str) -> dict[str, str]:
@@ -127,8 +114,7 @@ def test_an_interrupt_mid_video_leaves_no_partial_folder(folder, lifter_ckpt, tm
     cmd = [sys.executable, str(WORKER), "infer", str(folder / "a.mp4"), str(folder / "b.mp4"), "-o", str(out),
            "--lifter", str(lifter_ckpt), "--device", "cpu", "--quiet"]  # fmt: skip
     env = _env(log, TEST_SIGNAL_RANK="0", TEST_SIGNAL_AFTER=str(N_FRAMES + 5), TEST_SIGNAL=signame)
-    start = time.perf_counter()
-    proc = _run(cmd, env)
+    proc = _run(cmd, env)  # a run that does not stop is killed at _run's timeout and fails here
     assert proc.returncode == 130, proc.stdout + proc.stderr  # the exit status of an interrupted command
     assert "Traceback" not in proc.stderr
     assert [line.split()[1] for line in log.read_text().splitlines()] == ["a.mp4", "b.mp4"]
@@ -137,4 +123,3 @@ def test_an_interrupt_mid_video_leaves_no_partial_folder(folder, lifter_ckpt, tm
     assert sorted(p.name for p in (out / f"a{SUFFIX}").iterdir()) == sorted(
         ["keypoints_2d.npz", "pose3d.json", "pose3d.npz", "overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4",
          MANIFEST])
-    assert time.perf_counter() - start < 300

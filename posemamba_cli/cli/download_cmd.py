@@ -1,4 +1,4 @@
-"""`posemamba download-weights`: fetch, verify and list the models the tool uses (hub.download does the work)."""
+"""`posemamba download-weights`: fetch, verify and list the models the tool uses (posemamba_cli.pretrained)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from posemamba_cli import hub
+from posemamba_cli import hub, pretrained
 from posemamba_cli.errors import PoseMambaError
 
 
@@ -70,7 +70,7 @@ def download_weights(
     if list_models:
         Console().print(list_table(registry, folder))
         return
-    outcomes = hub.download_weights(
+    outcomes = pretrained.download_weights(
         names, folder, force=force, offline=offline, retries=retries, registry=registry,
         timeouts=hub.Timeouts(connect=min(15.0, timeout), stall=timeout),
         on_outcome=lambda outcome: _print_outcome(outcome, force_hint=not offline))

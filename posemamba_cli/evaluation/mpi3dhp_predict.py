@@ -138,31 +138,15 @@ def evaluate_checkpoint_3dhp(
     """`posemamba eval` on MPI-INF-3DHP as one call: checkpoint (file or name) -> predictions of every valid
     test frame -> PCK / AUC / MPJPE per sequence (and activity). Writes `inference_data.mat` (to `mat`, else
     beside `out`) and, when `out` is given, the JSON record; returns the record."""
-    import json
-
-    from posemamba_cli.device import resolve_device
+    from posemamba_cli.evaluation.job import counter, load_for_eval, write_record
     from posemamba_cli.evaluation.mpi3dhp import write_inference_mat
-    from posemamba_cli.hub.resolve import resolve_weights
-    from posemamba_cli.io.atomic import atomic_path
-    from posemamba_cli.model.checkpoint import load_lifter
 
     flip = True if flip is None else flip
-    dev = resolve_device(device, option="--device")
-    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
-    model = load_lifter(checkpoint_path, device=dev)
+    model, checkpoint_path, dev = load_for_eval(checkpoint, weights_dir, offline, device)
     labels, labels_path = read_activities(activities, data)
     total = sum(int(s.valid.sum()) for s in read_test(find_files(data)[1]))
-    done = 0
-
-    def advance(k: int) -> None:
-        nonlocal done
-        done += k
-        progress(done, total)
-
-    if progress is not None:
-        progress(0, total)
     result, preds = evaluate_lifter_3dhp(model, data, model.num_frame, flip, joints, labels, batch_size, dev,
-                                         progress=advance if progress is not None else None)
+                                         progress=counter(progress, total))
     if mat is None:
         mat = (Path(out).parent if out is not None else Path(".")) / "inference_data.mat"
     mat_path = Path(mat)
@@ -170,25 +154,17 @@ def evaluate_checkpoint_3dhp(
     record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": model.num_frame,
               "flip": flip, "joints": joints, "activities": str(labels_path) if labels_path else None,
               "inference_mat": str(mat_path)}
-    if out is not None:
-        with atomic_path(Path(out)) as tmp:
-            tmp.write_text(json.dumps(record, indent=1))
-    return record
+    return write_record(record, out)
 
 
 def score_predictions_3dhp(predictions: str | Path, data: str | Path, *, joints: int = 14,
                            activities: str | Path | None = None, out: str | Path | None = None) -> dict:
     """Score an existing `inference_data.mat` (ours or MotionAGFormer's) as the MATLAB scripts would."""
-    import json
-
+    from posemamba_cli.evaluation.job import write_record
     from posemamba_cli.evaluation.mpi3dhp import read_inference_mat
-    from posemamba_cli.io.atomic import atomic_path
 
     labels, labels_path = read_activities(activities, data)
     result = evaluate_3dhp(data, read_inference_mat(predictions), joints=joints, activities=labels)
     record = {**result, "predictions": str(predictions), "data": str(data), "joints": joints,
               "activities": str(labels_path) if labels_path else None}
-    if out is not None:
-        with atomic_path(Path(out)) as tmp:
-            tmp.write_text(json.dumps(record, indent=1))
-    return record
+    return write_record(record, out)

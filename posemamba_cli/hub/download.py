@@ -18,6 +18,7 @@ from posemamba_cli.hub.fetch import fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
 from posemamba_cli.hub.resolve import default_weights_dir, missing_weights_message
+from posemamba_cli.hub.structure import Fits
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def check_present(entry: WeightsEntry, path: Path) -> None:
     verified when downloaded and again, safely, when loaded.
     """
     if entry.kind == "yolo":
-        from posemamba_cli.people.safe_weights import check_detector_weights
+        from posemamba_cli.io.safe_weights import check_detector_weights
 
         check_detector_weights(path)
 
@@ -83,6 +84,7 @@ def download_weights(
     names: list[str] | None = None,
     folder: str | os.PathLike | None = None,
     *,
+    fits: Fits,
     force: bool = False,
     offline: bool = False,
     timeouts: Timeouts = Timeouts(),
@@ -91,8 +93,8 @@ def download_weights(
     progress: bool = True,
     on_outcome: Callable[[DownloadOutcome], None] | None = None,
 ) -> list[DownloadOutcome]:
-    """Fetch and verify the models `names` (default: the default set) into `folder` (default: the weights
-    folder); a file already there is kept unless `force`, once it passes `check_present`.
+    """Fetch and verify (`fits`: the architecture check) the models `names` (default: the default set) into
+    `folder` (default: the weights folder); a file already there is kept unless `force`, once it passes `check_present`.
 
     With `offline` nothing is downloaded and one PoseMambaError lists every missing model. A failure is
     raised when one model was asked for; with several, it is a "failed" outcome and the rest still run.
@@ -115,7 +117,8 @@ def download_weights(
         return outcomes
     for entry in entries:
         try:
-            result = fetch_entry(entry, folder, force=force, timeouts=timeouts, retries=retries, progress=progress)
+            result = fetch_entry(entry, folder, fits=fits, force=force, timeouts=timeouts, retries=retries,
+                                 progress=progress)
             check_present(entry, result.path)
         except PoseMambaError as exc:
             if len(entries) == 1:

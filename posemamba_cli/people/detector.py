@@ -37,7 +37,7 @@ class YoloPersonDetector:
 
         model = str(model)
         if not model.endswith((".yaml", ".yml")):
-            from posemamba_cli.people.safe_weights import check_detector_weights
+            from posemamba_cli.io.safe_weights import check_detector_weights
 
             check_detector_weights(model)  # before ultralytics unpickles it with weights_only off
             if Path(model).suffix.lower() != ".pt":  # ultralytics reads other names lazily, as exported formats

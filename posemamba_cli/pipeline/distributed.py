@@ -10,27 +10,10 @@ Gloo carries the few messages on a CPU, NCCL between GPUs; each rank uses the GP
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from posemamba_cli.errors import PoseMambaError
-
-
-@dataclass(frozen=True)
-class World:
-    """This process's place among the ranks (a single process is rank 0 of 1)."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
+from posemamba_cli.settings import World
 
 
 def world_from_env() -> World:
@@ -41,7 +24,7 @@ def world_from_env() -> World:
         launch = settings.launch_info()
     except ValueError as exc:
         raise PoseMambaError(f"RANK / WORLD_SIZE / LOCAL_RANK must be integers: {exc}") from None
-    return World(launch.rank, launch.world, launch.local_rank)
+    return launch
 
 
 def rank_device(device: str, world: World) -> str:

@@ -69,6 +69,7 @@ class TrainConfig:
     eval_batch_size: int = 16
     save_every_steps: int = 1000  # also write `latest` every N steps inside an epoch (0: epoch ends only)
     amp: bool = True  # bf16 autocast on CUDA
+    scan_backend: str = "auto"  # the selective-scan kernel the run uses (posemamba_cli.ops.use_backend)
     dataset: str = "h36m"  # h36m (the published pickle / clip folders) or mpi3dhp (P-STMO's npz files)
     optimizer: str = "adamw"  # adamw (published H36M recipe) or adam_amsgrad (3DHP recipe: no weight decay)
     ignored_keys: list[str] = field(default_factory=list)
@@ -100,8 +101,7 @@ OPTIMIZERS = ("adamw", "adam_amsgrad")
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "model"}
 #: published (flat) keys that are model settings -> the PoseMambaConfig field they set
 MODEL_KEYS = {"dim_feat": "dim_feat", "depth": "depth", "mlp_ratio": "mlp_ratio", "d_state": "d_state",
-              "drop_path_rate": "drop_path_rate", "limb_grad": "limb_grad", "scan_backend": "scan_backend",
-              "clip_len": "num_frame"}
+              "drop_path_rate": "drop_path_rate", "limb_grad": "limb_grad", "clip_len": "num_frame"}
 
 
 _OPTIONAL_TYPES = {"test_stride": 0, "data_file": "", "cache_dir": ""}  # fields whose default is None

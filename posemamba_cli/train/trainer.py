@@ -16,18 +16,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from posemamba_cli.data.dataset import ClipDataset
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.evaluation.evaluate import evaluate_model
 from posemamba_cli.model.checkpoint import FORMAT, load_file, save_checkpoint
+from posemamba_cli.model.config import LEGACY_KEYS
 from posemamba_cli.model.posemamba import PoseMamba
+from posemamba_cli.ops import use_backend
 from posemamba_cli.train import distributed as ddp
 from posemamba_cli.train import rng
 from posemamba_cli.train.config import TrainConfig
-from posemamba_cli.train.data_source import TrainingData
 from posemamba_cli.train.logs import RunLog
 from posemamba_cli.train.losses import total_loss
 from posemamba_cli.train.sampler import EpochSampler
+from posemamba_cli.train.task import TrainingData
 
 LATEST = "latest.pt"
 BEST = "best.pt"
@@ -83,8 +83,7 @@ class Trainer:
                  resume: bool | str | Path = False, max_steps: int | None = None, console: Console | None = None,
                  tensorboard: bool = True, log_every: int = 10) -> None:
         self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
-        self.dist = ddp.setup(device)
-        self.device = self.dist.device
+        self.dist, self.device = ddp.setup(device)
         self.resume, self.max_steps = resume, max_steps
         self.console = console or Console(stderr=True)
         self.tensorboard, self.log_every = tensorboard, log_every
@@ -96,7 +95,7 @@ class Trainer:
         rng.seed_all(cfg.seed)
         self.model = PoseMamba(cfg.model).to(self.device)
         self.net: torch.nn.Module = self.model
-        if self.dist.enabled:
+        if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -104,14 +103,9 @@ class Trainer:
             self.optimizer = torch.optim.Adam(params, lr=cfg.learning_rate, amsgrad=True)
         else:
             self.optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        task = self.data.task
-        self.root = task.root_joint if task is not None else 0
-        if task is not None:
-            self.dataset = task.train_dataset(cfg)
-        else:
-            self.dataset = ClipDataset(self.data.train, flip=cfg.flip, no_conf=cfg.no_conf, gt_2d=cfg.gt_2d,
-                                       seed=cfg.seed)
-        self.sampler = EpochSampler(len(self.dataset), seed=cfg.seed, world=self.dist.world, rank=self.dist.rank)
+        self.root = self.data.task.root_joint
+        self.dataset = self.data.task.train_dataset(cfg)
+        self.sampler = EpochSampler(len(self.dataset), seed=cfg.seed, world=self.dist.world_size, rank=self.dist.rank)
         self.loader = DataLoader(
             self.dataset, batch_size=cfg.batch_size, sampler=self.sampler, num_workers=cfg.num_workers,
             generator=torch.Generator().manual_seed(cfg.seed),  # keeps the global RNG untouched by loaders
@@ -129,8 +123,8 @@ class Trainer:
         ckpt = load_file(path)
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "step_in_epoch" not in ckpt:
             raise PoseMambaError(f"cannot resume from {path}: it is not a training checkpoint of this tool")
-        stored = {k: v for k, v in ckpt["config"].items() if k != "scan_backend"}
-        mine = self.model.config.architecture()
+        stored = {k: v for k, v in ckpt["config"].items() if k not in LEGACY_KEYS}
+        mine = self.model.config.to_dict()
         if stored != mine:
             diff = ", ".join(f"{k}: {stored.get(k)} vs {mine.get(k)}" for k in mine if stored.get(k) != mine.get(k))
             raise PoseMambaError(f"cannot resume from {path}: the config's model differs ({diff})")
@@ -147,9 +141,9 @@ class Trainer:
 
     def _gather_rng(self) -> list[dict[str, Any]]:
         state = rng.capture()
-        if not self.dist.enabled:
+        if not self.dist.distributed:
             return [state]
-        out: list[Any] = [None] * self.dist.world
+        out: list[Any] = [None] * self.dist.world_size
         torch.distributed.all_gather_object(out, state)
         return out
 
@@ -180,7 +174,7 @@ class Trainer:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 log = RunLog(self.run_dir, tensorboard=self.tensorboard)
             ddp.barrier(self.dist)
-            with _StopFlag() as stop, self._progress() as progress:
+            with use_backend(self.cfg.scan_backend), _StopFlag() as stop, self._progress() as progress:
                 while self.epoch < self.cfg.epochs:
                     outcome, steps = self._train_epoch(progress, stop, log, steps_this_call)
                     steps_this_call += steps
@@ -207,7 +201,7 @@ class Trainer:
         self.dataset.set_epoch(self.epoch)
         self.sampler.set_epoch(self.epoch)
         self.sampler.skip_batches(self.step_in_epoch, cfg.batch_size)
-        per_rank = -(-len(self.dataset) // self.dist.world)
+        per_rank = -(-len(self.dataset) // self.dist.world_size)
         n_batches = -(-per_rank // cfg.batch_size)
         task = progress.add_task(f"epoch {self.epoch + 1}/{cfg.epochs}", total=n_batches,
                                  completed=self.step_in_epoch, loss="-", speed="")
@@ -237,7 +231,7 @@ class Trainer:
             self.step_in_epoch += 1
             self.global_step += 1
             steps += 1
-            seen += len(x) * self.dist.world
+            seen += len(x) * self.dist.world_size
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             sums["loss"] = sums.get("loss", 0.0) + loss_value
@@ -272,17 +266,11 @@ class Trainer:
         if not cfg.no_eval and self.dist.is_main:
             task = progress.add_task("evaluating", total=len(self.data.test), loss="-", speed="")
             advance = lambda k: progress.update(task, advance=k)  # noqa: E731
-            if self.data.task is not None:  # another benchmark (3DHP) scores with its own protocol
-                metrics = self.data.task.evaluate(self.model, cfg, self.device, advance)
-            else:
-                metrics = evaluate_model(
-                    self.model, self.data.test, no_conf=cfg.no_conf, flip=cfg.flip, gt_2d=cfg.gt_2d,
-                    batch_size=cfg.eval_batch_size, device=self.device, amp=cfg.amp, progress=advance,
-                )
+            metrics = self.data.task.evaluate(self.model, cfg, self.device, advance)
             progress.remove_task(task)
             row.update({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-        score = metrics.get("p1_mm", metrics.get("mpjpe_mm", metrics.get("mpjpe_normalised", row.get("loss"))))
-        if self.dist.enabled:
+        score = next((metrics[k] for k in self.data.task.score_keys if k in metrics), row.get("loss"))
+        if self.dist.distributed:
             box = [score]
             torch.distributed.broadcast_object_list(box, src=0)
             score = box[0]
@@ -294,7 +282,7 @@ class Trainer:
         self.history.append(row)
         self._save(LATEST, metrics)
         if improved:
-            if self.data.task is not None and self.dist.is_main:
+            if self.dist.is_main:
                 self.data.task.save_best(self.run_dir)  # 3DHP: the best epoch's inference_data.mat
             self._save(BEST, metrics)
         if log is not None:
