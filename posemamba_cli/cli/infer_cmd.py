@@ -71,8 +71,9 @@ def infer(
 ) -> None:
     """Estimate 3D poses for every frame of each video into OUTPUT/<video>_posemamba/ (see the README)."""
     from posemamba_cli.pipeline.batch import infer as run_infer
+    from posemamba_cli.pipeline.batch import world_settings
     from posemamba_cli.pipeline.distributed import world_from_env
-    from posemamba_cli.pipeline.progress import summary_table
+    from posemamba_cli.pipeline.progress import summary_table, world_table
 
     results = run_infer(
         inputs, output, keypoints=keypoints, people=people.value, device=device, lifter=lifter, pose2d=pose2d,
@@ -94,6 +95,7 @@ def infer(
     done = [r for r in results if r.status == "done"]
     if done:
         Console().print(summary_table(done))
+        Console().print(world_table(done, world_settings(focal_px, fov, height)))
     failures = [r for r in results if r.status == "failed"]
     if failures:
         raise PoseMambaError(f"{len(failures)} of {len(results)} videos failed (see above)")

@@ -173,8 +173,6 @@ def infer(
                               flip_test=choice.flip_test, half=choice.half)  # fmt: skip
             if world.is_main:
                 console.print(choice.describe(dev), highlight=False, soft_wrap=True)
-        if world.is_main:
-            console.print(world_settings(focal_px, fov, height), highlight=False, soft_wrap=True)
         else:
             kp = lambda info: load_keypoints(keypoints, info.n_frames, people, (info.width, info.height))  # noqa: E731
         with terminate_as_interrupt(), make_progress(console, disable=quiet or not world.is_main) as progress:
@@ -196,7 +194,7 @@ def infer(
 
 
 def world_settings(focal_px: float | None, fov: float | None, height: float | None) -> str:
-    """The one line saying which focal length and body size the world motion assumes."""
+    """The one line saying which focal length and body size the world motion assumes (`infer`'s summary)."""
     if focal_px is not None:
         focal = f"{focal_px:g} px (--focal-px)"
     elif fov is not None:

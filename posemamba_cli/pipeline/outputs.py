@@ -35,13 +35,18 @@ JSON_UNITS = {
     "joints_world_mm": "absolute joints in the world frame, mm: z up, floor (ankles at rest) at z=0, origin below "
                        "the camera, y along the camera's view, x to its right",
     "foot_contact": "(left ankle, right ankle) in contact with the floor",
+}
+# Units of pose3d.json's top-level world fields (also arrays of pose3d.npz).
+WORLD_UNITS = {
     "focal_px": "pinhole focal length in pixels (principal point at the image centre); focal_source says from what",
     "world_from_camera": "4x4 rigid transform camera mm -> world mm",
-    "foot_skate_mm": "per person: mean horizontal slide (mm) of a foot over one contact",
+    "foot_skate_mm": "per person: mean horizontal slide (mm) of a foot over one contact; null without contacts",
+    "path_smoothing_s": "sigma (seconds) of the root path's Gaussian local-linear filter",
 }
 # Units of each array of pose3d.npz (its "units").
 NPZ_UNITS = {
     **JSON_UNITS,
+    **WORLD_UNITS,
     "keypoints_2d_h36m": JSON_UNITS["keypoints_2d"],
     "scores_2d_h36m": JSON_UNITS["scores_2d"],
     "pose3d_camera_px": "root-relative camera space, pixel units of the source (x right, y down, z away)",
@@ -280,12 +285,12 @@ def write_pose3d(
     if world is not None:
         doc.update(world_summary(world, camera_motion, tracks.track_ids))
         doc["world_from_camera"] = world.world_from_camera.tolist()
+        doc["world_units"] = WORLD_UNITS
     (folder / "pose3d.json").write_text(json.dumps(doc, separators=(",", ":")))
 
 
 def _world_arrays(world: WorldMotion, motion: CameraMotion | None) -> dict[str, np.ndarray]:
     """The world step's arrays of pose3d.npz (README: Infer: output files)."""
-    moving = "unknown" if motion is None or motion.moving is None else ("moving" if motion.moving else "static")
     return {
         "focal_px": np.float64(world.camera.focal_px),
         "focal_source": np.array(world.camera.focal_source),
@@ -297,5 +302,5 @@ def _world_arrays(world: WorldMotion, motion: CameraMotion | None) -> dict[str, 
         "foot_contact": world.foot_contact.astype(bool),
         "foot_skate_mm": world.foot_skate_mm.astype(np.float64),
         "path_smoothing_s": np.float64(world.smooth_s),
-        "camera_motion": np.array(moving),
+        "camera_motion": np.array("unknown" if motion is None else motion.verdict),
     }

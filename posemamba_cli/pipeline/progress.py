@@ -42,22 +42,30 @@ class StageTimes:
 
 
 def summary_table(results: list) -> Table:
-    """One row per video: frames, people, frames per second of each stage, total time, the focal length, each
-    person's foot skate (mm a planted foot slides per contact; - without contacts), output folder."""
+    """One row per video: frames, people, frames per second of each stage, total time, output folder."""
     table = Table(title="posemamba infer: frames per second per stage")
-    cols = ("video", "frames", "people", "detect", "2D", "lift", "world", "render", "total", "focal px", "skate mm",
-            "written to")  # fmt: skip
-    for col in cols:
+    for col in ("video", "frames", "people", "detect", "2D", "lift", "render", "total", "written to"):
         left = col in ("video", "written to")
         table.add_column(col, justify="left" if left else "right", overflow="fold", no_wrap=not left)
     for r in results:
         def f(stage: str) -> str:
             return f"{r.times.fps(stage, r.n_frames):.1f}" if stage in r.times.seconds else "-"
 
-        skate = " ".join("-" if math.isnan(v) else f"{v:.0f}" for v in getattr(r, "foot_skate_mm", [])) or "-"
-        focal = getattr(r, "focal_px", None)
         table.add_row(
-            r.video.name, str(r.n_frames), str(r.n_people), f("detect+track"), f("2D"), f("lift"), f("world"),
-            f("render"), f"{r.seconds:.1f} s", "-" if focal is None else f"{focal:.0f}", skate, str(r.output_dir),
+            r.video.name, str(r.n_frames), str(r.n_people), f("detect+track"), f("2D"), f("lift"), f("render"),
+            f"{r.seconds:.1f} s", str(r.output_dir),
         )  # fmt: skip
+    return table
+
+
+def world_table(results: list, caption: str | None = None) -> Table:
+    """One row per video: the focal length and its source, each person's foot skate (mm a planted foot
+    slides per contact; - without contacts) and the static-camera test's verdict."""
+    table = Table(title="posemamba infer: world motion", caption=caption)
+    for col in ("video", "focal px", "foot skate mm (per person)", "camera"):
+        table.add_column(col, justify="right" if col == "focal px" else "left", overflow="fold")
+    for r in results:
+        skate = ", ".join("-" if math.isnan(v) else f"{v:.0f}" for v in r.foot_skate_mm) or "-"
+        focal = "-" if r.focal_px is None else f"{r.focal_px:.0f} ({r.focal_source})"
+        table.add_row(r.video.name, focal, skate, r.camera_motion or "-")
     return table

@@ -81,6 +81,7 @@ class VideoResult:
     focal_px: float | None = None  # the camera's focal length (pixels) and where it came from
     focal_source: str | None = None
     foot_skate_mm: list[float] = field(default_factory=list)  # per person (NaN: no contact)
+    camera_motion: str | None = None  # the static-camera test: "static", "moving" or "unknown"
 
 
 OUTPUT_SUFFIX = "_posemamba"
@@ -383,5 +384,5 @@ def infer_video(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files, warnings=warnings,
         focal_px=world.camera.focal_px, focal_source=world.camera.focal_source,
-        foot_skate_mm=[float(v) for v in world.foot_skate_mm],
+        foot_skate_mm=[float(v) for v in world.foot_skate_mm], camera_motion=motion.verdict,
     )  # fmt: skip

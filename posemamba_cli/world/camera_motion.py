@@ -30,6 +30,11 @@ class CameraMotion:
     frames: tuple[int, int] | None
     pairs: int  # frame pairs that could be compared
 
+    @property
+    def verdict(self) -> str:
+        """"static", "moving" or "unknown"."""
+        return "unknown" if self.moving is None else ("moving" if self.moving else "static")
+
     def warning(self, times: np.ndarray | None = None) -> str | None:
         """One line when the camera seems to move, else None."""
         if not self.moving or self.frames is None:
