@@ -10,6 +10,7 @@ Library API (imported lazily so that `import posemamba_cli` stays light and chan
     train_from_config    a training YAML -> a run folder (what `posemamba train` does)
     evaluate_3dhp        MPI-INF-3DHP PCK / AUC / MPJPE as the test set's MATLAB scripts compute them
     tune_runtime         the CLI's process tuning (OpenMP spin, malloc), for library users who want it
+    solve_root_trajectory  2D pixels + root-relative 3D mm -> the root's camera-space path (mm), per frame
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ _LAZY = {
     "tune_runtime": "posemamba_cli.perf.runtime",
     "train_from_config": "posemamba_cli.train.run",
     "infer": "posemamba_cli.pipeline.batch",
+    "solve_root_trajectory": "posemamba_cli.world.trajectory",
 }
 
 __getattr__ = lazy_attributes(__name__, _LAZY, submodules=("ops", "pose2d", "model"))
 
 
 __all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",
-           "evaluate_3dhp", "infer", "train_from_config", "tune_runtime", "__version__"]
+           "evaluate_3dhp", "infer", "train_from_config", "tune_runtime", "solve_root_trajectory", "__version__"]

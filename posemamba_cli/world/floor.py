@@ -17,6 +17,7 @@ THORAX = 8
 BANDWIDTH_MM = 20.0  # kernel width of the foot-height density whose lowest mode is the floor
 MIN_SPREAD_MM = 500.0  # feet in contact must spread this far (both ways) for the plane's tilt to be fitted
 MAX_TILT_DEG = 30.0  # a fitted normal further than this from the bodies' mean up direction is not trusted
+RANSAC_TRIES, RANSAC_POINTS = 300, 4000  # planes tried; candidate feet scored (a random subset beyond)
 
 
 @dataclass(frozen=True)
@@ -85,28 +86,43 @@ def _foot_candidates(joints_camera_mm: list[np.ndarray], up: np.ndarray) -> np.n
     return np.concatenate(out) if out else np.zeros((0, 3))
 
 
-def fit_floor(joints_camera_mm: list[np.ndarray]) -> Floor:
-    """The floor under every person of a video: up from the bodies, level from the feet at rest (the lowest
-    mode of the lower foot's height), tilt fitted to those feet where they spread over MIN_SPREAD_MM both
-    ways. `joints_camera_mm`: per person (T, 17, 3) camera-space mm, NaN rows ignored."""
+def _plane_inliers(feet: np.ndarray, up: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """RANSAC: the candidate feet within BANDWIDTH_MM of the plane through three of them that holds the most,
+    among planes within MAX_TILT_DEG of `up` through feet that span a real triangle; (0, 3) if none."""
+    pts = feet if len(feet) <= RANSAC_POINTS else feet[rng.choice(len(feet), RANSAC_POINTS, replace=False)]
+    tri = pts[rng.integers(0, len(pts), (RANSAC_TRIES, 3))]  # (K, 3 points, 3)
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    size = np.linalg.norm(n, axis=-1)
+    ok = size > (MIN_SPREAD_MM / 4) ** 2
+    n = n / np.where(ok, size, 1.0)[:, None]
+    n *= np.where(n @ up < 0, -1.0, 1.0)[:, None]
+    ok &= n @ up > np.cos(np.radians(MAX_TILT_DEG))
+    if not ok.any():
+        return np.zeros((0, 3))
+    resid = np.abs(np.einsum("kd,knd->kn", n[ok], pts[None] - tri[ok, None, 0]))  # (K', N)
+    best = int((resid < BANDWIDTH_MM).sum(1).argmax())
+    return pts[resid[best] < BANDWIDTH_MM]
+
+
+def fit_floor(joints_camera_mm: list[np.ndarray], seed: int = 0) -> Floor:
+    """The floor under every person of a video. Its tilt: the plane most resting feet lie on (RANSAC, then a
+    least-squares fit to them) where those feet spread over MIN_SPREAD_MM both ways, else the bodies' mean
+    up direction; its level: the lowest mode of the lower foot's height along that normal.
+    `joints_camera_mm`: per person (T, 17, 3) camera-space mm, NaN rows ignored."""
     up = body_up(joints_camera_mm)
     feet = _foot_candidates(joints_camera_mm, up)
     if not len(feet):
         return Floor(up, 0.0, False)
     normal, fitted = up, False
-    for _ in range(2):
-        level = lowest_mode(feet @ normal)
-        resting = feet[np.abs(feet @ normal - level) < 2 * BANDWIDTH_MM]
-        if len(resting) < 10:
-            break
+    resting = _plane_inliers(feet, up, np.random.default_rng(seed))
+    if len(resting) >= 10:
         centred = resting - resting.mean(0)
         eigval, eigvec = np.linalg.eigh(centred.T @ centred / len(resting))
-        if np.sqrt(max(eigval[1], 0.0)) < MIN_SPREAD_MM / 2:  # std of a spread of MIN_SPREAD_MM, roughly
-            break
         candidate = eigvec[:, 0] * np.sign(eigvec[:, 0] @ up)
-        if np.degrees(np.arccos(np.clip(candidate @ up, -1, 1))) > MAX_TILT_DEG:
-            break
-        normal, fitted = candidate, True
+        spread = np.sqrt(max(eigval[1], 0.0)) >= MIN_SPREAD_MM / 2  # roughly a std of a MIN_SPREAD_MM spread
+        if spread and candidate @ up > np.cos(np.radians(MAX_TILT_DEG)):
+            normal, fitted = candidate, True
+    feet = _foot_candidates(joints_camera_mm, normal) if fitted else feet
     return Floor(normal, -lowest_mode(feet @ normal), fitted)
 
 
