@@ -61,6 +61,7 @@ class InferConfig:
     fov_deg: float | None = None  # horizontal field of view (degrees)
     height_m: float | None = None  # every person's standing height (metres); None: typical H36M bone lengths
     smooth_s: float = DEFAULT_SMOOTH_S  # sigma (seconds) of the root path's temporal filter; 0: none
+    world: bool = True  # the world step (root paths, floor, contacts); False: root-relative outputs only
 
 
 @dataclass
@@ -365,7 +366,10 @@ def infer_video(
     from posemamba_cli.pipeline.world_step import estimate_world
 
     t_s = info.frame_times if info.frame_times is not None else np.arange(filled.n_frames) / info.fps
-    world, motion = estimate_world(info, filled, poses, t_s, config.focal_px, config.fov_deg, config.smooth_s, times)
+    world = motion = None
+    if config.world:
+        world, motion = estimate_world(info, filled, poses, t_s, config.focal_px, config.fov_deg, config.smooth_s,
+                                       times)  # fmt: skip
     with staged_folder(final, overwrite) as stage:
         filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps, info.frame_times)
         write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times, world, motion)
@@ -376,13 +380,15 @@ def infer_video(
             render = render_concurrent if config.concurrent else render_videos
             files += render(info, filled, poses, stage, progress, times, config.video_preset, world)
         write_manifest(stage, info.path, files, filled.n_frames, filled.n_people,
-                       world_summary(world, motion, filled.track_ids))  # fmt: skip
+                       None if world is None else world_summary(world, motion, filled.track_ids))  # fmt: skip
     warnings = [f"{info.path}: {info.decode_warning}"] if info.decode_warning else []
-    if motion.warning(t_s):
+    if motion is not None and motion.warning(t_s):
         warnings.append(f"{info.path}: {motion.warning(t_s)}")
-    return VideoResult(
+    result = VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
         seconds=time.perf_counter() - start, times=times, files=files, warnings=warnings,
-        focal_px=world.camera.focal_px, focal_source=world.camera.focal_source,
-        foot_skate_mm=[float(v) for v in world.foot_skate_mm], camera_motion=motion.verdict,
     )  # fmt: skip
+    if world is not None:
+        result.focal_px, result.focal_source = world.camera.focal_px, world.camera.focal_source
+        result.foot_skate_mm, result.camera_motion = [float(v) for v in world.foot_skate_mm], motion.verdict
+    return result
