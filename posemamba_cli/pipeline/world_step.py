@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import av
 import numpy as np
 
 from posemamba_cli.lift.track import Pose3D
@@ -27,7 +28,10 @@ def estimate_world(
         np.stack([p.keypoints_2d_h36m for p in poses]), np.stack([p.scores_h36m for p in poses]), tracks.detected,
         np.stack([p.camera_mm for p in poses]), times_s, camera, smooth_s,
     )  # fmt: skip
-    samples = sample_frames(info)
+    try:
+        samples = sample_frames(info)
+    except (av.FFmpegError, OSError, ValueError, StopIteration):  # the test is a courtesy: never fail a run on it
+        samples = []
     in_life = tracks.within_lifespan()
     boxes = []
     for index, image in samples:

@@ -55,6 +55,8 @@ def lowest_mode(heights: np.ndarray, bandwidth: float = BANDWIDTH_MM, min_share:
     """The lowest clear peak of the heights' density (Gaussian kernel of `bandwidth`): the level where feet
     rest. A peak counts when its density is at least `min_share` of the highest; refined by mean shift."""
     h = np.asarray(heights, np.float64)
+    lo, hi = np.percentile(h, [1, 99])
+    h = h[(h >= lo - 1000.0) & (h <= hi + 1000.0)]  # wild outliers would only stretch the histogram
     step = bandwidth / 4
     edges = np.arange(h.min() - 4 * bandwidth, h.max() + 4 * bandwidth + step, step)
     counts, _ = np.histogram(h, edges)
