@@ -16,10 +16,9 @@ def foot_contact(joints_world_mm: np.ndarray, times: np.ndarray) -> np.ndarray:
     feet = np.asarray(joints_world_mm, np.float64)[:, list(ANKLES)]  # (T, 2, 3)
     t = np.asarray(times, np.float64)
     speed = np.full(feet.shape[:2], np.inf)
-    if len(t) > 1:
-        vel = np.gradient(feet[..., :2], t, axis=0)  # NaN next to NaN frames
-        speed = np.linalg.norm(vel, axis=-1)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # NaN frames, repeated timestamps: no contact
+        if len(t) > 1:
+            speed = np.linalg.norm(np.gradient(feet[..., :2], t, axis=0), axis=-1)
         return (feet[..., 2] < CONTACT_HEIGHT_MM) & (speed < CONTACT_SPEED_MM_S)
 
 
