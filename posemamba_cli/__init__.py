@@ -12,6 +12,7 @@ Library API (imported lazily so that `import posemamba_cli` stays light and chan
     tune_runtime         the CLI's process tuning (OpenMP spin, malloc), for library users who want it
     write_bvh            (T, 17, 3) world-frame mm (z up) -> a BVH file; write_glb the same as glTF binary
     export_result        a finished result folder -> person_<id>.bvh / .glb, listed in its manifest
+    solve_root_trajectory  2D pixels + root-relative 3D mm -> the root's camera-space path (mm), per frame
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _LAZY = {
     "write_bvh": "posemamba_cli.export",
     "write_glb": "posemamba_cli.export",
     "export_result": "posemamba_cli.export",
+    "solve_root_trajectory": "posemamba_cli.world.trajectory",
 }
 
 __getattr__ = lazy_attributes(__name__, _LAZY, submodules=("ops", "pose2d", "model"))
@@ -41,4 +43,4 @@ __getattr__ = lazy_attributes(__name__, _LAZY, submodules=("ops", "pose2d", "mod
 
 __all__ = ["PoseMamba", "PoseMambaConfig", "load_lifter", "save_checkpoint", "evaluate_checkpoint", "evaluate_h36m",
            "evaluate_3dhp", "infer", "train_from_config", "tune_runtime", "write_bvh", "write_glb", "export_result",
-           "__version__"]
+           "solve_root_trajectory", "__version__"]

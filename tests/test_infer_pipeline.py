@@ -196,13 +196,13 @@ def test_failure_while_writing_keeps_the_previous_results(clip: SyntheticClip, t
     before = {p.name: p.read_bytes() for p in first.output_dir.iterdir()}
     calls = [0]
 
-    def broken_render(self, poses, interpolated=None, slots=None, labels=None):
+    def broken_render(self, poses, interpolated=None, people=None, labels=None, trails=None):
         calls[0] += 1
         if calls[0] > 5:
             raise RuntimeError("disk full")
         return self.background.copy()
 
-    monkeypatch.setattr("posemamba_cli.render.view3d.SkeletonView3D.render", broken_render)
+    monkeypatch.setattr("posemamba_cli.render.view3d.SkeletonView3D.render_world", broken_render)
     detector = TruthDetector(clip, MISSED)
     with pytest.raises(RuntimeError, match="disk full"):
         infer_video(clip.path, tmp_path, PerFrameLifter(), detector, TruthPose2D(clip), overwrite=True)

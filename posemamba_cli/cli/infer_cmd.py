@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.world.trajectory import DEFAULT_SMOOTH_S
 
 
 class People(str, Enum):
@@ -62,12 +63,20 @@ def infer(
         False, "--overwrite", help="Replace existing results (only folders posemamba wrote)."
     ),
     sequential: bool = typer.Option(False, "--sequential", help="Run the stages one after another (no threads)."),
+    focal_px: float | None = typer.Option(
+        None, "--focal-px", help="Camera focal length in pixels (default: the image diagonal)."),
+    fov: float | None = typer.Option(None, "--fov", help="Camera horizontal field of view in degrees, in (0, 180)."),
+    height: float | None = typer.Option(
+        None, "--height", help="The people's standing height in metres (default: typical bone lengths, ~1.75 m)."),
+    smooth: float = typer.Option(
+        DEFAULT_SMOOTH_S, "--smooth", help="Root path filter: Gaussian sigma in seconds (0: none)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Estimate 3D poses for every frame of each video into OUTPUT/<video>_posemamba/ (see the README)."""
     from posemamba_cli.pipeline.batch import infer as run_infer
+    from posemamba_cli.pipeline.batch import world_settings
     from posemamba_cli.pipeline.distributed import world_from_env
-    from posemamba_cli.pipeline.progress import summary_table
+    from posemamba_cli.pipeline.progress import summary_table, world_table
     from posemamba_cli.pipeline.warning_lines import library_warnings_hidden
 
     err = Console(stderr=True)
@@ -78,6 +87,7 @@ def infer(
             decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
             flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
             flip_2d=flip_2d, sequential=sequential, quiet=quiet, export=export,
+            focal_px=focal_px, fov=fov, height=height, smooth=smooth,
         )  # fmt: skip
     if not world_from_env().is_main:
         return  # under torchrun rank 0 reports every rank's videos, once
@@ -92,6 +102,7 @@ def infer(
     done = [r for r in results if r.status == "done"]
     if done:
         Console().print(summary_table(done))
+        Console().print(world_table(done, world_settings(focal_px, fov, height)))
     failures = [r for r in results if r.status == "failed"]
     if failures:
         raise PoseMambaError(f"{len(failures)} of {len(results)} videos failed (see above)")

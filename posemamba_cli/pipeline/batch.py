@@ -6,6 +6,7 @@ a look at that folder (`is_finished`), so the list can be split over processes w
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.export.formats import parse_formats
 from posemamba_cli.pipeline.outputs import ResultExists, check_writable, read_manifest
 from posemamba_cli.pipeline.run import InferConfig, VideoResult, collect_videos, infer_video, output_folder_name
+from posemamba_cli.world.trajectory import DEFAULT_SMOOTH_S
 
 PEOPLE_CHOICES = ("main", "all")
 DECODING_CHOICES = ("auto", "plain", "dark")
+MIN_HEIGHT_M, MAX_HEIGHT_M = 0.3, 3.0  # --height: a person's standing height in metres
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ def is_finished(output_dir: str | Path) -> bool:
 
 def validate_options(
     *, people: str, det_conf: float, batch_size: int, decoding: str | None, keypoints: str | Path | None,
-    n_videos: int,
+    n_videos: int, focal_px: float | None = None, fov: float | None = None, height: float | None = None,
+    smooth: float = DEFAULT_SMOOTH_S,
 ) -> None:
     """Check every option value before any model is loaded; PoseMambaError (one line) names the bad one."""
     if people not in PEOPLE_CHOICES:
@@ -73,6 +77,17 @@ def validate_options(
             raise PoseMambaError("--keypoints belongs to one video; give a single video with it")
         if not Path(keypoints).is_file():
             raise PoseMambaError(f"{keypoints}: keypoint file not found")
+    if focal_px is not None and not (math.isfinite(focal_px) and focal_px > 0):
+        raise PoseMambaError(f"--focal-px must be a focal length in pixels above 0, not {focal_px}")
+    if fov is not None and not (0.0 < fov < 180.0):
+        raise PoseMambaError(f"--fov must be a horizontal field of view in degrees in (0, 180), not {fov}")
+    if focal_px is not None and fov is not None:
+        raise PoseMambaError("give --focal-px or --fov, not both")
+    if height is not None and not (MIN_HEIGHT_M <= height <= MAX_HEIGHT_M):
+        raise PoseMambaError(f"--height must be a standing height in metres in [{MIN_HEIGHT_M}, {MAX_HEIGHT_M}], "
+                             f"not {height}")  # fmt: skip
+    if not (math.isfinite(smooth) and smooth >= 0):
+        raise PoseMambaError(f"--smooth must be a time in seconds, 0 or more, not {smooth}")
 
 
 def infer(
@@ -99,6 +114,10 @@ def infer(
     quiet: bool = False,
     console: Console | None = None,
     export: str | Sequence[str] | None = None,
+    focal_px: float | None = None,
+    fov: float | None = None,
+    height: float | None = None,
+    smooth: float = DEFAULT_SMOOTH_S,
 ) -> list[VideoResult]:
     """Estimate 3D poses for each video (files or folders of videos) into `output/<name>_posemamba/`.
 
@@ -106,7 +125,10 @@ def infer(
     so the same call after an interruption redoes only what is missing. With one video, its error is raised;
     with several, each failure is recorded (`status="failed"`, `error`) and the others go on.
     `pose2d="auto"` picks the 2D model for the device (`pose2d.choice`, announced in one line); `flip_2d`
-    overrides its flip test. `sequential` runs the stages one after another instead of in their own threads.
+    overrides its flip test. The camera's focal length is `focal_px` (pixels), else from `fov` (horizontal
+    degrees), else each video's image diagonal; `height` (metres) sets every person's size (default: typical
+    bone lengths); `smooth` is the root path filter's sigma in seconds. `sequential` runs the stages one after
+    another instead of in their own threads.
     Under torchrun the videos are shared round robin over the ranks; rank 0 returns every video's result
     (in input order), the other ranks their own. SIGTERM unwinds like Ctrl-C: no half-written folder stays.
     `export` ("bvh,glb" or a list) also writes person_<track id>.<format> into each result folder.
@@ -128,7 +150,8 @@ def infer(
     items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = collect_videos(items)
     validate_options(people=people, det_conf=det_conf, batch_size=batch_size, decoding=decoding,
-                     keypoints=keypoints, n_videos=len(found))  # fmt: skip
+                     keypoints=keypoints, n_videos=len(found), focal_px=focal_px, fov=fov, height=height,
+                     smooth=smooth)  # fmt: skip
     formats = parse_formats(export, "--export")
     check_writable(Path(output))
     world = distributed.world_from_env()
@@ -144,7 +167,8 @@ def infer(
             [lifter] + ([] if keypoints is not None else [choice.name, detector]), weights_dir, offline
         )
         config = InferConfig(people=people, flip=flip, batch_size=batch_size, device=dev, render=render,
-                             keep_fragments=keep_fragments, concurrent=not sequential, export=formats)  # fmt: skip
+                             keep_fragments=keep_fragments, concurrent=not sequential, focal_px=focal_px,
+                             fov_deg=fov, height_m=height, smooth_s=smooth, export=formats)  # fmt: skip
         lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
         det = est = kp = None
         if keypoints is None:  # the detector first: its file is checked before anything heavier loads
@@ -173,6 +197,18 @@ def infer(
     results = {r.video: r for r in skipped + distributed.gather_to_main(mine, world)}
     distributed.stop(created)  # not on errors: the other ranks may be waiting; torchrun stops them
     return [results[p.video] for p in plan if p.video in results]
+
+
+def world_settings(focal_px: float | None, fov: float | None, height: float | None) -> str:
+    """The one line saying which focal length and body size the world motion assumes (`infer`'s summary)."""
+    if focal_px is not None:
+        focal = f"{focal_px:g} px (--focal-px)"
+    elif fov is not None:
+        focal = f"from a {fov:g} degree horizontal field of view (--fov): width / 2 / tan(fov / 2)"
+    else:
+        focal = "each video's image diagonal sqrt(W^2 + H^2) px (set --focal-px or --fov when known)"
+    size = f"{height:g} m tall (--height)" if height is not None else "typical H36M bone lengths (about 1.75 m tall)"
+    return f"world motion: focal length {focal}; people {size}; depth scales with both"
 
 
 def _skipped(item: PlannedVideo) -> VideoResult:

@@ -34,6 +34,7 @@ from posemamba_cli.video.probe import with_times
 
 if TYPE_CHECKING:
     from posemamba_cli.pipeline.run import InferConfig, PoseEstimator2D
+    from posemamba_cli.world import WorldMotion
 
 QUEUE_SIZE = 8  # frames waiting between two stages (bounded memory: a few 720p frames per queue)
 
@@ -130,12 +131,12 @@ def _tracks_from_rows(selected: list[Track], rows: Rows2D, n_frames: int) -> Tra
 
 def render_concurrent(
     info: VideoInfo, tracks: Tracks2D, poses: list[Pose3D], folder: Path, progress: Progress | None,
-    times: StageTimes, preset: str = "superfast",
+    times: StageTimes, preset: str = "superfast", world: WorldMotion | None = None,
 ) -> list[str]:
     """The render pass of `run.render_videos` with decoding, drawing and encoding in their own threads."""
     from posemamba_cli.pipeline.run import RENDER_FILES, FrameDrawer, _task, check_rendered
 
-    drawer = FrameDrawer(info, tracks, poses)
+    drawer = FrameDrawer(info, tracks, poses, world)
     advance = _task(progress, f"render {info.path.name}", tracks.n_frames)
 
     def frames() -> Iterator[tuple[int, np.ndarray]]:

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from posemamba_cli.pipeline.staging import ASIDE_SUFFIX, make_stage
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.skeleton import H36M_JOINTS
 
+if TYPE_CHECKING:
+    from posemamba_cli.world import WorldMotion
+    from posemamba_cli.world.camera_motion import CameraMotion
+
 # Units of each field of the JSON file (pose3d.json's "units").
 JSON_UNITS = {
     "time_s": "seconds from the start of the video stream: the decoded frame's presentation timestamp",
@@ -26,15 +31,29 @@ JSON_UNITS = {
     "scores_2d": "2D confidence in [0, 1] per joint",
     "pose3d_camera_mm": "root-relative camera space, approximate millimetres (x right, y down, z away)",
     "pose3d_world_mm": "approximate millimetres, published world rotation, z up, lowest joint at z=0",
+    "root_camera_mm": "pelvis in camera space, mm (x right, y down, z away), filtered; null outside the track",
+    "joints_camera_mm": "absolute joints in camera space, mm: root_camera_mm + pose3d_camera_mm",
+    "joints_world_mm": "absolute joints in the world frame, mm: z up, floor (ankles at rest) at z=0, origin below "
+                       "the camera, y along the camera's view, x to its right",
+    "foot_contact": "(left ankle, right ankle) in contact with the floor",
+}
+# Units of pose3d.json's top-level world fields (also arrays of pose3d.npz).
+WORLD_UNITS = {
+    "focal_px": "pinhole focal length in pixels (principal point at the image centre); focal_source says from what",
+    "world_from_camera": "4x4 rigid transform camera mm -> world mm",
+    "foot_skate_mm": "per person: mean horizontal slide (mm) of a foot over one contact; null without contacts",
+    "path_smoothing_s": "sigma (seconds) of the root path's Gaussian local-linear filter",
 }
 # Units of each array of pose3d.npz (its "units").
 NPZ_UNITS = {
     **JSON_UNITS,
+    **WORLD_UNITS,
     "keypoints_2d_h36m": JSON_UNITS["keypoints_2d"],
     "scores_2d_h36m": JSON_UNITS["scores_2d"],
     "pose3d_camera_px": "root-relative camera space, pixel units of the source (x right, y down, z away)",
     "pose3d_camera_mm": "pose3d_camera_px x mm_per_px: approximate millimetres (typical adult skeleton)",
     "mm_per_px": "millimetres per pixel of each person's scale estimate",
+    "floor_plane_camera": "(a, b, c, d): the floor is a x + b y + c z + d = 0 in camera mm, (a, b, c) unit, up",
 }
 for _key in ("keypoints_2d", "scores_2d"):
     NPZ_UNITS.pop(_key)
@@ -85,14 +104,17 @@ def _manifest_ok(doc: object) -> bool:
             and isinstance(doc.get("video", ""), str))  # fmt: skip
 
 
-def write_manifest(folder: Path, video: Path, files: list[str], n_frames: int, n_people: int) -> None:
-    """Mark `folder` as a complete result of this tool, listing every file it wrote there."""
+def write_manifest(
+    folder: Path, video: Path, files: list[str], n_frames: int, n_people: int, extra: dict | None = None
+) -> None:
+    """Mark `folder` as a complete result of this tool, listing every file it wrote there (`extra`: more keys)."""
     doc = {
         "format": MANIFEST_FORMAT,
         "video": str(Path(video).resolve()),
         "files": sorted(files),
         "n_frames": int(n_frames),
         "n_people": int(n_people),
+        **(extra or {}),
     }
     (Path(folder) / MANIFEST).write_text(json.dumps(doc, indent=1))
 
@@ -226,13 +248,35 @@ def _relax_permissions(folder: Path) -> None:
             item.chmod(0o666 & ~umask)
 
 
+def _finite_or_none(values: np.ndarray, decimals: int) -> list | None:
+    return np.round(values, decimals).tolist() if np.isfinite(values).all() else None
+
+
+def world_summary(world: WorldMotion, motion: CameraMotion | None, track_ids: np.ndarray) -> dict:
+    """The world step's figures for pose3d.json and the manifest: camera, floor, smoothing, foot skate."""
+    skate = [None if not np.isfinite(v) else round(float(v), 1) for v in world.foot_skate_mm]
+    return {
+        "focal_px": world.camera.focal_px,
+        "focal_source": world.camera.focal_source,
+        "path_smoothing_s": world.smooth_s,
+        "floor_tilt": "fitted to the feet" if world.floor.fitted_tilt else "the bodies' mean up direction",
+        "camera_motion": {
+            "moving": None if motion is None else motion.moving,
+            "largest_background_shift": None if motion is None or not np.isfinite(motion.shift) else motion.shift,
+            "pairs_compared": 0 if motion is None else motion.pairs,
+        },
+        "foot_skate_mm": {str(int(t)): v for t, v in zip(track_ids, skate)},
+    }
+
+
 def write_pose3d(
     folder: Path, poses: list[Pose3D], tracks: Tracks2D, fps: float, width: int, height: int,
-    times: np.ndarray | None = None,
+    times: np.ndarray | None = None, world: WorldMotion | None = None, camera_motion: CameraMotion | None = None,
 ) -> None:
     """`pose3d.npz` and `pose3d.json`: one entry per decoded video frame, H36M-17 order, units stated.
 
-    `times` are the frames' timestamps in seconds (default: frame / fps).
+    `times` are the frames' timestamps in seconds (default: frame / fps). With `world` (the world step's
+    result) both files gain the camera, root path, absolute joints, floor, contacts and foot skate.
     """
     interpolated = ~tracks.detected
     in_life = tracks.within_lifespan()
@@ -256,6 +300,7 @@ def write_pose3d(
         width=np.int64(width),
         height=np.int64(height),
         units=np.array(json.dumps(NPZ_UNITS)),
+        **({} if world is None else _world_arrays(world, camera_motion)),
     )
     frames = []
     for t in range(tracks.n_frames):
@@ -272,6 +317,13 @@ def write_pose3d(
                     "pose3d_world_mm": np.round(pose.world_mm[t], 1).tolist(),
                 }
             )
+            if world is not None:
+                people[-1].update(
+                    root_camera_mm=_finite_or_none(world.root_camera_mm[p, t], 1),
+                    joints_camera_mm=_finite_or_none(world.joints_camera_mm[p, t], 1),
+                    joints_world_mm=_finite_or_none(world.joints_world_mm[p, t], 1),
+                    foot_contact=world.foot_contact[p, t].tolist() if in_life[p, t] else None,
+                )
         frames.append({"frame": t, "time_s": round(float(t_s[t]), 6), "people": people})
     doc = {
         "format": "posemamba-pose3d/1",
@@ -290,4 +342,25 @@ def write_pose3d(
         "n_frames": tracks.n_frames,
         "frames": frames,
     }
+    if world is not None:
+        doc.update(world_summary(world, camera_motion, tracks.track_ids))
+        doc["world_from_camera"] = world.world_from_camera.tolist()
+        doc["world_units"] = WORLD_UNITS
     (folder / "pose3d.json").write_text(json.dumps(doc, separators=(",", ":")))
+
+
+def _world_arrays(world: WorldMotion, motion: CameraMotion | None) -> dict[str, np.ndarray]:
+    """The world step's arrays of pose3d.npz (README: Infer: output files)."""
+    return {
+        "focal_px": np.float64(world.camera.focal_px),
+        "focal_source": np.array(world.camera.focal_source),
+        "root_camera_mm": world.root_camera_mm.astype(np.float32),
+        "joints_camera_mm": world.joints_camera_mm.astype(np.float32),
+        "joints_world_mm": world.joints_world_mm.astype(np.float32),
+        "world_from_camera": world.world_from_camera.astype(np.float64),
+        "floor_plane_camera": np.append(world.floor.normal, world.floor.offset).astype(np.float64),
+        "foot_contact": world.foot_contact.astype(bool),
+        "foot_skate_mm": world.foot_skate_mm.astype(np.float64),
+        "path_smoothing_s": np.float64(world.smooth_s),
+        "camera_motion": np.array("unknown" if motion is None else motion.verdict),
+    }

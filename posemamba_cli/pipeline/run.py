@@ -22,6 +22,7 @@ from posemamba_cli.pipeline.outputs import (
     check_replaceable,
     check_writable,
     staged_folder,
+    world_summary,
     write_manifest,
     write_pose3d,
 )
@@ -33,6 +34,8 @@ from posemamba_cli.render import SkeletonView3D, draw_skeleton_2d, side_by_side
 from posemamba_cli.render.colors import person_color
 from posemamba_cli.video import FrameReader, VideoInfo, VideoWriter, probe_video, read_frames
 from posemamba_cli.video.probe import with_times
+from posemamba_cli.world import WorldMotion
+from posemamba_cli.world.trajectory import DEFAULT_SMOOTH_S
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts",
                   ".h264", ".264", ".h265", ".hevc",  # raw streams
@@ -59,6 +62,11 @@ class InferConfig:
     video_preset: str = "superfast"  # x264 preset of the written videos (encoding dominates rendering)
     concurrent: bool = True  # stages in their own threads (pipeline/concurrent.py); False: one after another
     export: tuple[str, ...] = ()  # motion files per person beside pose3d.npz (posemamba_cli.export.FORMATS)
+    focal_px: float | None = None  # camera focal length (pixels); None: from fov_deg, else the image diagonal
+    fov_deg: float | None = None  # horizontal field of view (degrees)
+    height_m: float | None = None  # every person's standing height (metres); None: typical H36M bone lengths
+    smooth_s: float = DEFAULT_SMOOTH_S  # sigma (seconds) of the root path's temporal filter; 0: none
+    world: bool = True  # the world step (root paths, floor, contacts); False: root-relative outputs only
 
 
 @dataclass
@@ -76,6 +84,10 @@ class VideoResult:
     status: str = "done"  # "done", "skipped" (a finished result was already there) or "failed"
     error: str | None = None  # the one-line reason of a failure
     warnings: list[str] = field(default_factory=list)  # e.g. where decoding of a damaged file stopped
+    focal_px: float | None = None  # the camera's focal length (pixels) and where it came from
+    focal_source: str | None = None
+    foot_skate_mm: list[float] = field(default_factory=list)  # per person (NaN: no contact)
+    camera_motion: str | None = None  # the static-camera test: "static", "moving" or "unknown"
 
 
 OUTPUT_SUFFIX = "_posemamba"
@@ -221,6 +233,7 @@ def lift_people(
         lift_track(
             lifter, tracks.keypoints[p], tracks.scores[p], info.width, info.height, num_frame,
             flip=config.flip, batch_size=config.batch_size, device=config.device, progress=advance,
+            height_mm=None if config.height_m is None else 1000.0 * config.height_m,
         )  # fmt: skip
         for p in range(tracks.n_people)
     ]
@@ -229,20 +242,27 @@ def lift_people(
 
 
 RENDER_FILES = ["overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4"]
+TRAIL_S = 2.0  # seconds of path drawn behind each person in the 3D view
 
 
 class FrameDrawer:
     """What the render pass draws for frame t: the 2D overlay, the 3D view and the two side by side.
 
-    Each person keeps one colour, id label and 3D slot; the sequential and the concurrent render passes
-    both draw through this, so their videos are the same.
+    Each person keeps one colour and id label; in the 3D view the people move on the floor of the world
+    frame (`world`) with a short trail of their path (without `world`: each in a fixed slot, as before). The
+    sequential and the concurrent render passes both draw through this, so their videos are the same.
     """
 
-    def __init__(self, info: VideoInfo, tracks: Tracks2D, poses: list[Pose3D]) -> None:
-        self.info, self.tracks, self.poses = info, tracks, poses
+    def __init__(self, info: VideoInfo, tracks: Tracks2D, poses: list[Pose3D],
+                 world: WorldMotion | None = None) -> None:  # fmt: skip
+        self.info, self.tracks, self.poses, self.world = info, tracks, poses, world
         self.size = info.height + (info.height % 2)  # the square 3D view (even for the encoder)
-        self.view = SkeletonView3D.fitted(self.size, [pose.world_mm for pose in poses])
         self.in_life = tracks.within_lifespan()
+        self.times = info.frame_times if info.frame_times is not None else np.arange(tracks.n_frames) / info.fps
+        if world is None:
+            self.view = SkeletonView3D.fitted(self.size, [pose.world_mm for pose in poses])
+        else:
+            self.view = SkeletonView3D.fitted_world(self.size, list(world.joints_world_mm))
 
     def __call__(self, t: int, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         overlay = frame.copy()
@@ -253,12 +273,20 @@ class FrameDrawer:
                 label = f"id {int(self.tracks.track_ids[p])}"
                 draw_skeleton_2d(overlay, pose.keypoints_2d_h36m[t], interpolated=interp, color=person_color(p),
                                  label=label)  # fmt: skip
-                shown.append(pose.world_mm[t])
+                shown.append(pose.world_mm[t] if self.world is None else self.world.joints_world_mm[p, t])
                 flags.append(interp)
                 slots.append(p)
                 labels.append(label)
-        view3d = self.view.render(shown, flags, slots, labels)
+        if self.world is None:
+            view3d = self.view.render(shown, flags, slots, labels)
+        else:
+            view3d = self.view.render_world(shown, flags, slots, labels, self._trails(t, slots))
         return overlay, view3d, side_by_side(overlay, view3d[: self.info.height])
+
+    def _trails(self, t: int, people: list[int]) -> list[np.ndarray]:
+        """Each shown person's pelvis path over the last TRAIL_S seconds, (n, 3) world mm."""
+        recent = (self.times > self.times[t] - TRAIL_S) & (np.arange(len(self.times)) <= t)
+        return [self.world.joints_world_mm[p, recent, 0] for p in people]
 
     def writers(self, folder: Path, preset: str) -> list[VideoWriter]:
         """The three video writers (RENDER_FILES) at the source timing, colour tags and audio."""
@@ -271,10 +299,10 @@ class FrameDrawer:
 
 def render_videos(
     info: VideoInfo, tracks: Tracks2D, poses: list[Pose3D], folder: Path, progress: Progress | None, times: StageTimes,
-    preset: str = "superfast",
+    preset: str = "superfast", world: WorldMotion | None = None,
 ) -> list[str]:
     """Pass 3: overlay, 3D view and side-by-side videos at the source rate with the source audio."""
-    drawer = FrameDrawer(info, tracks, poses)
+    drawer = FrameDrawer(info, tracks, poses, world)
     advance = _task(progress, f"render {info.path.name}", tracks.n_frames)
     start = time.perf_counter()
     with ExitStack() as stack:
@@ -348,9 +376,16 @@ def infer_video(
             tracks = estimate_2d(info, selected, info.n_frames, pose2d, progress, times)
     filled = tracks.filled()
     poses = lift_people(filled, info, lifter, config, progress, times)
+    from posemamba_cli.pipeline.world_step import estimate_world
+
+    t_s = info.frame_times if info.frame_times is not None else np.arange(filled.n_frames) / info.fps
+    world = motion = None
+    if config.world:
+        world, motion = estimate_world(info, filled, poses, t_s, config.focal_px, config.fov_deg, config.smooth_s,
+                                       times)  # fmt: skip
     with staged_folder(final, overwrite) as stage:
         filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps, info.frame_times)
-        write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times)
+        write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times, world, motion)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
         export_warnings: list[str] = []
         if config.export:
@@ -361,10 +396,17 @@ def infer_video(
             from posemamba_cli.pipeline.concurrent import render_concurrent
 
             render = render_concurrent if config.concurrent else render_videos
-            files += render(info, filled, poses, stage, progress, times, config.video_preset)
-        write_manifest(stage, info.path, files, filled.n_frames, filled.n_people)
-    return VideoResult(
+            files += render(info, filled, poses, stage, progress, times, config.video_preset, world)
+        write_manifest(stage, info.path, files, filled.n_frames, filled.n_people,
+                       None if world is None else world_summary(world, motion, filled.track_ids))  # fmt: skip
+    warnings = [f"{info.path}: {info.decode_warning}"] if info.decode_warning else []
+    if motion is not None and motion.warning(t_s):
+        warnings.append(f"{info.path}: {motion.warning(t_s)}")
+    result = VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
-        seconds=time.perf_counter() - start, times=times, files=files,
-        warnings=([f"{info.path}: {info.decode_warning}"] if info.decode_warning else []) + export_warnings,
+        seconds=time.perf_counter() - start, times=times, files=files, warnings=warnings + export_warnings,
     )  # fmt: skip
+    if world is not None:
+        result.focal_px, result.focal_source = world.camera.focal_px, world.camera.focal_source
+        result.foot_skate_mm, result.camera_motion = [float(v) for v in world.foot_skate_mm], motion.verdict
+    return result
