@@ -19,8 +19,7 @@ from posemamba_cli.data.mpi3dhp_dataset import Clip3DHPDataset
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.evaluation.mpi3dhp import evaluate_3dhp, write_inference_mat
 from posemamba_cli.evaluation.mpi3dhp_predict import model_in_chans, predict_windows, windows_mpjpe
-
-INFERENCE_MAT = "inference_data.mat"
+from posemamba_cli.train.run_dir import INFERENCE_MAT
 
 
 class MPI3DHPTask:

@@ -27,10 +27,9 @@ from posemamba_cli.train.config import TrainConfig
 from posemamba_cli.train.data_source import TrainingData
 from posemamba_cli.train.logs import RunLog
 from posemamba_cli.train.losses import total_loss
+from posemamba_cli.train.run_dir import BEST, LATEST, check_run_dir, clear_previous_run
 from posemamba_cli.train.sampler import EpochSampler
 
-LATEST = "latest.pt"
-BEST = "best.pt"
 LOSS_KEYS = ("lambda_3d", "lambda_scale", "lambda_3d_velocity", "lambda_diff", "lambda_lv", "lambda_lg")
 
 
@@ -77,15 +76,16 @@ class Trainer:
     `resume` continues from `run_dir/latest.pt` (or the given file) exactly where it stopped: weights,
     optimiser, learning rate, epoch, batch within the epoch and every random generator. `max_steps` stops
     after that many optimiser steps in this call, leaving a resumable checkpoint (as SIGINT/SIGTERM do).
+    A `run_dir` with anything in it needs `resume` or `overwrite` (see `train.run_dir.check_run_dir`).
     """
 
     def __init__(self, cfg: TrainConfig, data: TrainingData, run_dir: str | Path, device: str | None = None,
                  resume: bool | str | Path = False, max_steps: int | None = None, console: Console | None = None,
-                 tensorboard: bool = True, log_every: int = 10) -> None:
+                 tensorboard: bool = True, log_every: int = 10, overwrite: bool = False) -> None:
         self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
         self.dist = ddp.setup(device)
         self.device = self.dist.device
-        self.resume, self.max_steps = resume, max_steps
+        self.resume, self.max_steps, self.overwrite = resume, max_steps, overwrite
         self.console = console or Console(stderr=True)
         self.tensorboard, self.log_every = tensorboard, log_every
         self.use_amp = cfg.amp and self.device.type == "cuda"
@@ -172,11 +172,14 @@ class Trainer:
         log: RunLog | None = None
         status = "finished"
         steps_this_call = 0
+        check_run_dir(self.run_dir, resume=self.resume, overwrite=self.overwrite)
         try:
             self._build()
             if self.resume:
                 self._resume()
             if self.dist.is_main:
+                if self.overwrite:
+                    clear_previous_run(self.run_dir)
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 log = RunLog(self.run_dir, tensorboard=self.tensorboard)
             ddp.barrier(self.dist)

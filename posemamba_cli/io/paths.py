@@ -1,0 +1,49 @@
+"""Output paths checked before the work starts: the place is a folder (or a file name), and writable."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from posemamba_cli.errors import PoseMambaError
+
+
+def _existing_ancestor(path: Path) -> Path:
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return probe
+
+
+def check_writable(folder: str | Path) -> None:
+    """Raise PoseMambaError unless `folder` exists writable or could be created (nothing is created)."""
+    folder = Path(folder)
+    probe = _existing_ancestor(folder)
+    if not probe.is_dir():
+        raise PoseMambaError(f"{folder}: output folder is not writable ({probe} is not a folder)")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise PoseMambaError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
+
+
+def check_output_file(path: str | Path, what: str = "output file") -> None:
+    """Raise PoseMambaError unless a file can be written at `path`: not a folder, and its folder writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise PoseMambaError(f"{what} {path} is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise PoseMambaError(f"{what} {path} exists and is not a regular file")
+    try:
+        check_writable(path.parent)
+    except PoseMambaError as exc:
+        raise PoseMambaError(f"{what} {path} cannot be written: {exc}") from None
+
+
+def check_output_folder(folder: str | Path, what: str = "output folder") -> None:
+    """Raise PoseMambaError unless `folder` is (or can be made) a writable folder: not an existing file."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise PoseMambaError(f"{what} {folder} is a file, not a folder")
+    check_writable(folder)
