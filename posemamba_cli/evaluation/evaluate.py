@@ -6,10 +6,8 @@ goes checkpoint (file or pretrained name) -> config -> data -> score, which the 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,12 +67,13 @@ def evaluate_checkpoint(
     `progress(done, total)` follows the predicted clips. Bad input is a one-line PoseMambaError.
     """
     from posemamba_cli.device import resolve_device
+    from posemamba_cli.evaluation.records import check_record_path, write_record
     from posemamba_cli.hub.resolve import resolve_weights
-    from posemamba_cli.io.atomic import atomic_path
     from posemamba_cli.model.checkpoint import load_lifter
     from posemamba_cli.train.config import config_from_dict, load_config
     from posemamba_cli.train.data_source import resolve_data
 
+    check_record_path(out)
     dev = resolve_device(device, option="--device")
     checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
     model = load_lifter(checkpoint_path, device=dev)
@@ -110,6 +109,5 @@ def evaluate_checkpoint(
     record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": cfg.clip_len,
               "flip": cfg.flip, "gt_2d": cfg.gt_2d}
     if out is not None:
-        with atomic_path(Path(out)) as tmp:
-            tmp.write_text(json.dumps(record, indent=1))
+        write_record(out, record)
     return record

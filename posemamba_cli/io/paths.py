@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from posemamba_cli.errors import PoseMambaError
@@ -28,13 +29,19 @@ def check_writable(folder: str | Path) -> None:
         raise PoseMambaError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
 
 
-def check_output_file(path: str | Path, what: str = "output file") -> None:
-    """Raise PoseMambaError unless a file can be written at `path`: not a folder, and its folder writable."""
+def check_output_file(path: str | Path, what: str = "output file",
+                      replaceable: Callable[[Path], bool] | None = None) -> None:
+    """Raise PoseMambaError unless a file can be written at `path`: not a folder, its folder writable, and
+    no file there unless `replaceable(path)` says it is one of ours (an earlier result)."""
     path = Path(path)
     if path.is_dir():
         raise PoseMambaError(f"{what} {path} is a folder; give a file name")
-    if path.exists() and not path.is_file():
-        raise PoseMambaError(f"{what} {path} exists and is not a regular file")
+    if path.exists() or path.is_symlink():
+        if not path.is_file() or path.is_symlink():
+            raise PoseMambaError(f"{what} {path} exists and is not a regular file; choose another name")
+        if replaceable is None or not replaceable(path):
+            raise PoseMambaError(f"{what} {path} already exists and was not written by posemamba; it is left "
+                                 "untouched (choose another name)")
     try:
         check_writable(path.parent)
     except PoseMambaError as exc:
@@ -47,3 +54,19 @@ def check_output_folder(folder: str | Path, what: str = "output folder") -> None
     if folder.exists() and not folder.is_dir():
         raise PoseMambaError(f"{what} {folder} is a file, not a folder")
     check_writable(folder)
+
+
+def require_file(path: str | Path, what: str, missing: str | None = None,
+                 error: type[PoseMambaError] = PoseMambaError) -> Path:
+    """`path` when it is an existing file; otherwise one line saying what is wrong with it (absent, a folder).
+
+    `missing` replaces the message for an absent path; `error` is the exception class raised.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"{what} {path} is a folder, not a file")
+    if not path.exists():
+        raise error(missing or f"{what} {path} does not exist")
+    if not path.is_file():
+        raise error(f"{what} {path} is not a regular file")
+    return path

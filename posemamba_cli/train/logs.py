@@ -6,6 +6,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from posemamba_cli.io.atomic import atomic_path
+
 
 class RunLog:
     """Append-only CSV (`log.csv`) and TensorBoard event files (`tensorboard/`) in the run folder."""
@@ -36,12 +38,10 @@ class RunLog:
         for r in rows:
             fields += [k for k in r if k not in fields]
         rows.append({k: row[k] for k in row})
-        tmp = self.csv_path.with_suffix(".csv.part")
-        with tmp.open("w", newline="") as fh:
+        with atomic_path(self.csv_path) as tmp, tmp.open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=fields)
             w.writeheader()
             w.writerows(rows)
-        tmp.replace(self.csv_path)
         if self.writer is not None:
             for k, v in row.items():
                 if isinstance(v, (int, float)) and k != "epoch":

@@ -86,11 +86,7 @@ def _written_by_trainer(path: Path) -> bool:
             return False
         return header[:2] == ["epoch", "lr"]
     if path.name == INFERENCE_MAT:
-        from scipy.io import whosmat
+        from posemamba_cli.evaluation.mpi3dhp import is_inference_mat
 
-        try:
-            names = [name for name, _, _ in whosmat(str(path))]
-        except (OSError, ValueError, TypeError):
-            return False
-        return bool(names) and all(name.startswith("TS") for name in names)
+        return is_inference_mat(path)
     return False

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from posemamba_cli.data.dataset import ClipDataset
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.evaluation.evaluate import evaluate_model
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.model.checkpoint import FORMAT, load_file, save_checkpoint
 from posemamba_cli.model.posemamba import PoseMamba
 from posemamba_cli.train import distributed as ddp
@@ -124,8 +125,7 @@ class Trainer:
 
     def _resume(self) -> None:
         path = Path(self.resume) if isinstance(self.resume, (str, Path)) else self.run_dir / LATEST
-        if not path.is_file():
-            raise PoseMambaError(f"cannot resume: {path} does not exist")
+        require_file(path, "cannot resume: checkpoint", f"cannot resume: {path} does not exist")
         ckpt = load_file(path)
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "step_in_epoch" not in ckpt:
             raise PoseMambaError(f"cannot resume from {path}: it is not a training checkpoint of this tool")
