@@ -16,6 +16,21 @@ class CheckpointError(PoseMambaError):
     """A checkpoint that cannot be read, or does not fit the model."""
 
 
+class Terminated(BaseException):
+    """A stop signal (SIGTERM) turned into an exception: the run unwinds as on Ctrl-C (a BaseException, so no
+    `except Exception` stops it), and the command exits with 128 + the signal's number (143 for SIGTERM;
+    Ctrl-C stays 130), as a shell reports a killed command. Not a KeyboardInterrupt: typer would turn that
+    into exit 130."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
 class OutputError(PoseMambaError, OSError):
     """Writing an output failed (disk full, read-only, name too long): one line naming the path.
 

@@ -787,3 +787,21 @@ def test_a_web_page_or_a_truncated_file_under_a_model_name_is_not_present(tiny_c
     assert "refused page: " in listed.output and "refused cut: " in listed.output
     assert "refused good" not in listed.output
     assert sorted(p.name for p in folder.iterdir()) == ["cut.pth.tr", "good.pth.tr", "other.pth.tr", "page.pth.tr"]
+
+
+def test_a_failed_download_of_a_needed_model_is_explained_once(tmp_path, monkeypatch):
+    """What `make demo` without a network prints: the reason and the ways to get the file, each once."""
+    from posemamba_cli.pipeline.models import check_models_present
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nobody listens there
+    reg_file = tmp_path / "registry.json"
+    reg_file.write_text(json.dumps({"models": [_entry(f"http://127.0.0.1:{port}/tiny.pth.tr")]}))
+    monkeypatch.setenv("POSEMAMBA_REGISTRY", str(reg_file))
+    with pytest.raises(PoseMambaError) as err:
+        check_models_present(["tiny"], tmp_path / "w", offline=False)
+    message = str(err.value)
+    assert "connection refused" in message and "\n" not in message
+    for part in ("could not be downloaded", "download-weights tiny", "by hand", "is not in"):
+        assert message.count(part) == 1, message

@@ -124,6 +124,7 @@ def test_sigterm_mid_epoch_then_resume_matches(synthetic_file, tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 128 + signal.SIGTERM == 143, out
     stopped = load_file(run / "latest.pt")
     assert stopped["global_step"] < reference.global_step, out
     assert "resume with --resume" in out

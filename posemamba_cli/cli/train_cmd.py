@@ -42,5 +42,5 @@ def train(
         best = f", best {result.best_p1:.2f}" if result.best_p1 is not None else ""
         steps = f"{result.epochs_done} epoch(s), {result.global_step} steps{best}"
         console.print(f"{result.status} after {steps}; run folder {out}")
-    if result.status == "interrupted" and max_steps is None:
-        raise typer.Exit(130)
+    if result.status == "interrupted" and result.stop_signal is not None:
+        raise typer.Exit(128 + result.stop_signal)  # as a shell reports it: SIGINT (Ctrl-C) 130, SIGTERM 143

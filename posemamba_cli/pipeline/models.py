@@ -22,7 +22,7 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
     one PoseMambaError listing every such file, where it goes, the command that fetches them all and where
     to download each by hand.
     """
-    from posemamba_cli.hub import default_weights_dir, load_registry, missing_weights_message, resolve_weights
+    from posemamba_cli.hub import default_weights_dir, fetch_entry, load_registry, missing_weights_message
     from posemamba_cli.hub.resolve import OFFLINE_REASON
 
     registry = load_registry()
@@ -39,7 +39,7 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
         failed, reasons = [], []
         for entry in missing:
             try:
-                resolve_weights(entry.name, weights_dir=folder)
+                fetch_entry(entry, folder)  # its bare reason: the message below says the rest once
             except PoseMambaError as exc:
                 failed.append(entry)
                 reasons.append(str(exc))

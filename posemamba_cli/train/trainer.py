@@ -46,6 +46,7 @@ class TrainResult:
     status: str  # "finished", "interrupted" (resumable) or "stopped"
     history: list[dict[str, Any]] = field(default_factory=list)
     best_p1: float | None = None
+    stop_signal: int | None = None  # the signal that interrupted the run (SIGINT, SIGTERM), if one did
 
 
 class _StopFlag:
@@ -53,6 +54,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum: int | None = None
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
@@ -65,6 +67,7 @@ class _StopFlag:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
+        self.signum = signum
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
@@ -172,6 +175,7 @@ class Trainer:
         log: RunLog | None = None
         status = "finished"
         steps_this_call = 0
+        stop_signal = None
         check_run_dir(self.run_dir, resume=self.resume, overwrite=self.overwrite)
         try:
             self._build()
@@ -188,14 +192,15 @@ class Trainer:
                     outcome, steps = self._train_epoch(progress, stop, log, steps_this_call)
                     steps_this_call += steps
                     if outcome != "epoch":
-                        status = outcome
+                        status, stop_signal = outcome, stop.signum
                         break
                     self._end_epoch(progress, log)
         finally:
             if log is not None:
                 log.close()
             ddp.cleanup(self.dist)
-        return TrainResult(self.run_dir, self.epoch, self.global_step, status, self.history, self.best_p1)
+        return TrainResult(self.run_dir, self.epoch, self.global_step, status, self.history, self.best_p1,
+                           stop_signal)
 
     def _progress(self) -> Progress:
         return Progress(
