@@ -158,3 +158,34 @@ def test_root_and_eval_help_name_what_they_offer():
     first = " ".join(eval_help.output.split())
     assert "Human3.6M" in first and "MPI-INF-3DHP" in first and "<bool>" not in first
     assert "MPI-INF-3DHP" in " ".join(root.output.split())  # the command list names both benchmarks
+
+
+def test_library_warnings_are_one_line_each(capsys, monkeypatch):
+    import warnings
+
+    from posemamba_cli.errors import PoseMambaError
+    from posemamba_cli.pipeline import batch
+
+    def warns(*args, **kwargs):
+        warnings.warn("invalid value encountered in divide\nsecond line of detail", RuntimeWarning, stacklevel=1)
+        raise PoseMambaError("stopped here")
+
+    monkeypatch.setattr(batch, "infer", warns)
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it: restored after
+    monkeypatch.chdir(ROOT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code, err = _run_main(["infer", "demo_videos/walk.mp4", "-o", "unused"], capsys, monkeypatch)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and lines == ["warning: invalid value encountered in divide", "error: stopped here"], err
+
+
+def test_a_protocol_4_checkpoint_is_one_line_without_torch_warnings(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    model = PoseMamba(num_frame=27, dim_feat=16, depth=1)
+    ckpt = tmp_path / "p4.pth.tr"
+    torch.save({"min_loss": np.float64(1.0), "model_pos": model.state_dict()}, ckpt, pickle_protocol=4)
+    code, err = _run_main(["eval", "-k", str(ckpt), "-d", str(tmp_path / "none.pkl")], capsys, monkeypatch)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "p4.pth.tr: its pickle uses an instruction" in lines[0], err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,19 @@ def safe_torch_load(path: str | os.PathLike) -> object:
     path = Path(path)
     require_file(path, "checkpoint", f"checkpoint not found: {path}", CheckpointError)
     try:
-        with torch.serialization.safe_globals(numpy_safe_globals()):
+        with torch.serialization.safe_globals(numpy_safe_globals()), warnings.catch_warnings():
+            # torch notes every pickle protocol but 2; the weights-only loader either reads it or fails below
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        opcode = re.search(r"Unsupported operand (\d+)", str(exc))
+        if opcode is not None and _not_torch_message(path) is None:
+            raise CheckpointError(
+                f"{path}: its pickle uses an instruction (opcode {opcode.group(1)}, e.g. of pickle protocol 4+) "
+                "that torch's safe weights-only loader cannot read; save it again with torch.save's default "
+                "protocol"
+            ) from None
         if found is None:
             from posemamba_cli.io.web_page import web_page_message
 
