@@ -47,12 +47,10 @@ def safe_torch_load(path: str | os.PathLike) -> object:
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        opcode = re.search(r"Unsupported operand (\d+)", str(exc))
-        if opcode is not None and _not_torch_message(path) is None:
+        if "Unsupported operand 149" in str(exc) and _is_torch_file(path):  # 149: FRAME, pickle protocol 4+
             raise CheckpointError(
-                f"{path}: its pickle uses an instruction (opcode {opcode.group(1)}, e.g. of pickle protocol 4+) "
-                "that torch's safe weights-only loader cannot read; save it again with torch.save's default "
-                "protocol"
+                f"{path}: saved with pickle protocol 4 or newer, which torch's safe weights-only loader cannot "
+                "read; save it again with torch.save's default protocol"
             ) from None
         if found is None:
             from posemamba_cli.io.web_page import web_page_message
@@ -69,6 +67,19 @@ def safe_torch_load(path: str | os.PathLike) -> object:
             reason = _first_sentences(str(exc)) or type(exc).__name__
             why = f"{path}: not a readable PyTorch checkpoint ({reason})"
         raise CheckpointError(why) from None
+
+
+def _is_torch_file(path: Path) -> bool:
+    """torch.save's zip format (a zip holding data.pkl), or its legacy pickle starting with the magic number."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                return any(n.endswith("/data.pkl") for n in zf.namelist())
+        with path.open("rb") as fh:
+            first = _Restricted(fh, encoding="latin1").load()  # containers and numpy only: nothing runs
+    except Exception:
+        return False
+    return isinstance(first, int) and first == torch.serialization.MAGIC_NUMBER
 
 
 def _not_torch_message(path: Path) -> str | None:
