@@ -160,3 +160,23 @@ def test_train_with_a_full_disk_is_one_line_from_the_cli(files, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert len(lines) == 1 and lines[0].startswith(f"error: cannot write {run / 'latest.pt'}: "), proc.stderr
     assert not run.exists() or [p.name for p in run.iterdir()] == []
+
+
+def test_non_finite_weights_or_3dhp_data_are_refused_before_predicting(files, tmp_path):
+    from posemamba_cli.data.mpi3dhp import TEST_FILE, read_test
+    from posemamba_cli.data.mpi3dhp_synthetic import Synthetic3DHPSpec, write_synthetic_3dhp
+    from posemamba_cli.model.checkpoint import load_lifter
+
+    model = PoseMamba(num_frame=27, dim_feat=16, depth=1)
+    with torch.no_grad():
+        model.head[1].weight[0, 0] = float("nan")
+    with pytest.raises(PoseMambaError, match=r"nan.pt: the weights hold NaN or Inf \(first in 'head.1.weight'\)"):
+        load_lifter(save_checkpoint(tmp_path / "nan.pt", model))
+    folder = tmp_path / "3dhp"
+    write_synthetic_3dhp(folder, Synthetic3DHPSpec(subjects=(1,), min_frames=30, max_frames=40))
+    with np.load(folder / TEST_FILE, allow_pickle=True) as z:
+        data = z["data"].item()
+    data["TS1"]["data_2d"][3, 4] = np.inf
+    np.savez(folder / TEST_FILE, data=np.array(data, dtype=object))
+    with pytest.raises(PoseMambaError, match="'TS1': 'data_2d' has non-finite values .* the first at frame 3"):
+        read_test(folder / TEST_FILE)
