@@ -88,6 +88,8 @@ EVAL = ["eval", "-k", "{r}/tiny.pt", "--cache-dir", "{r}/cache"]
     ([*EVAL, "-d", "{r}/syn.pkl", "-o", "{r}/folder"], ["result file", "folder is a folder"]),
     ([*EVAL, "-d", "{r}/syn.pkl", "-o", "{r}/mine.json"], ["mine.json already exists and was not written"]),
     ([*EVAL, "-d", "{r}/syn.pkl", "-o", "{r}/a_file/o.json"], ["a_file is not a folder"]),
+    ([*EVAL, "-d", "{r}/syn.pkl", "-o", "{r}/new/" + "n" * 300 + ".json"], ["is 305 bytes, longer than the"]),
+    (["train", "-c", "{r}/ok.yaml", "-d", "{r}/syn.pkl", "-o", "{r}/" + "r" * 300], ["300 bytes, longer than"]),
     (["train", "-c", "{r}/neg_lr.yaml", "-d", "{r}/syn.pkl", "-o", "{r}/run"],
      ["neg_lr.yaml", "'learning_rate' is -1.0", "positive"]),
     (["train", "-c", "{r}/nan_lr.yaml", "-d", "{r}/syn.pkl", "-o", "{r}/run"],
@@ -148,6 +150,9 @@ def test_write_faults_are_one_line_naming_the_file_and_leave_nothing(files, tmp_
         assert str(err.value).startswith(f"cannot write {path}: ") and "\n" not in str(err.value)
         assert isinstance(err.value, OSError)  # callers that tolerate a failed write (a cache) still may
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no temporary file left
+    long = tmp_path / "deeper" / ("n" * 245 + ".json")  # within the limit: its temporary name must be too
+    write_record(long, {"data": "x"})
+    assert [p.name for p in long.parent.iterdir()] == [long.name]
 
 
 def test_train_with_a_full_disk_is_one_line_from_the_cli(files, tmp_path):

@@ -11,6 +11,13 @@ from pathlib import Path
 from posemamba_cli.errors import output_error
 
 
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed write created (innermost first), where they are still empty."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def current_umask() -> int:
     """The process umask (read without changing it for longer than an instant)."""
     mask = os.umask(0)
@@ -28,12 +35,15 @@ def atomic_path(final: str | os.PathLike, suffix: str | None = None) -> Iterator
     """
     final = Path(final)
     ext = final.suffix if suffix is None else suffix
+    created = [p for p in [final.parent, *final.parent.parents] if not p.exists()]
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".part{ext}", dir=final.parent)
+        # the name's start only: a final name near the file system's limit must not overflow the temporary one
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.stem[:80]}.", suffix=f".part{ext}", dir=final.parent)
         os.close(fd)
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; the final file gets the usual permissions
     except OSError as exc:
+        _remove_empty(created)
         raise output_error(exc, final) from None
     tmp_path = Path(tmp)
     try:
@@ -42,6 +52,7 @@ def atomic_path(final: str | os.PathLike, suffix: str | None = None) -> Iterator
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        _remove_empty(created)
         if isinstance(exc, OSError):
             raise output_error(exc, final) from None
         raise

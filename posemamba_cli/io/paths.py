@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -9,9 +10,16 @@ from pathlib import Path
 from posemamba_cli.errors import PoseMambaError
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. a name too long to exist
+        return False
+
+
 def _existing_ancestor(path: Path) -> Path:
     probe = path
-    while not probe.exists() and probe.parent != probe:
+    while not _exists(probe) and probe.parent != probe:
         probe = probe.parent
     return probe
 
@@ -34,6 +42,7 @@ def check_output_file(path: str | Path, what: str = "output file",
     """Raise PoseMambaError unless a file can be written at `path`: not a folder, its folder writable, and
     no file there unless `replaceable(path)` says it is one of ours (an earlier result)."""
     path = Path(path)
+    check_name_length(path, what)
     if path.is_dir():
         raise PoseMambaError(f"{what} {path} is a folder; give a file name")
     if path.exists() or path.is_symlink():
@@ -51,9 +60,24 @@ def check_output_file(path: str | Path, what: str = "output file",
 def check_output_folder(folder: str | Path, what: str = "output folder") -> None:
     """Raise PoseMambaError unless `folder` is (or can be made) a writable folder: not an existing file."""
     folder = Path(folder)
+    check_name_length(folder, what)
     if folder.exists() and not folder.is_dir():
         raise PoseMambaError(f"{what} {folder} is a file, not a folder")
     check_writable(folder)
+
+
+def check_name_length(path: str | Path, what: str = "output") -> None:
+    """Raise PoseMambaError when a part of `path` not yet created is longer than its file system allows."""
+    path = Path(path)
+    base = _existing_ancestor(path)
+    try:
+        limit = os.pathconf(base, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows) or no answer: the write will tell
+        return
+    for part in path.relative_to(base).parts if path != base else ():
+        if len(os.fsencode(part)) > limit:
+            raise PoseMambaError(f"{what} {path}: the name {part[:40]}... is {len(os.fsencode(part))} bytes, "
+                                 f"longer than the {limit} this file system allows")
 
 
 def require_file(path: str | Path, what: str, missing: str | None = None,
