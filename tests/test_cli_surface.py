@@ -160,26 +160,6 @@ def test_root_and_eval_help_name_what_they_offer():
     assert "MPI-INF-3DHP" in " ".join(root.output.split())  # the command list names both benchmarks
 
 
-def test_library_warnings_are_one_line_each(capsys, monkeypatch):
-    import warnings
-
-    from posemamba_cli.errors import PoseMambaError
-    from posemamba_cli.pipeline import batch
-
-    def warns(*args, **kwargs):
-        warnings.warn("invalid value encountered in divide\nsecond line of detail", RuntimeWarning, stacklevel=1)
-        raise PoseMambaError("stopped here")
-
-    monkeypatch.setattr(batch, "infer", warns)
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it: restored after
-    monkeypatch.chdir(ROOT)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        code, err = _run_main(["infer", "demo_videos/walk.mp4", "-o", "unused"], capsys, monkeypatch)
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and lines == ["warning: invalid value encountered in divide", "error: stopped here"], err
-
-
 def test_a_protocol_4_checkpoint_is_one_line_without_torch_warnings(tmp_path, capsys, monkeypatch):
     import numpy as np
 

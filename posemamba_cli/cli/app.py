@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import warnings
 
 import typer
 from rich.console import Console
@@ -56,7 +55,6 @@ def main() -> None:
     """Entry point of the console script: runtime tuning first (before torch loads), then the command;
     user errors and unparsable option values become one red line and exit code 2."""
     tune_runtime()
-    warnings.showwarning = _show_warning
     try:
         code = app(standalone_mode=False)
     except PoseMambaError as exc:
@@ -79,14 +77,6 @@ def main() -> None:
         err_console.print("[red]interrupted[/red]")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: object = None, line: str | None = None) -> None:
-    """A library's warning (torch, numpy) as one yellow line: no source path, no code line, no traceback."""
-    text = str(message).strip()
-    err_console.print(Text.assemble(("warning: ", "yellow"), text.splitlines()[0] if text else category.__name__),
-                      highlight=False, soft_wrap=True)
 
 
 def _error(message: str) -> None:
