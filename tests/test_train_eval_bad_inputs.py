@@ -155,6 +155,26 @@ def test_write_faults_are_one_line_naming_the_file_and_leave_nothing(files, tmp_
     assert [p.name for p in long.parent.iterdir()] == [long.name]
 
 
+def test_tensorboard_write_fault_is_one_line_without_a_thread_traceback(tmp_path, monkeypatch):
+    import threading
+
+    from posemamba_cli.train.logs import RunLog
+
+    printed = []  # what would print "Exception in thread ..." with a traceback
+    monkeypatch.setattr(threading, "excepthook", printed.append)
+    log = RunLog(tmp_path, tensorboard=True)
+    try:
+        with pytest.raises(OutputError) as err, file_size_limit(200):
+            for step in range(400):
+                log.step(step, {"loss": 1.0 / (step + 1), "lr": 0.1})
+            log.epoch({"epoch": 1, "lr": 0.1, "loss": 0.5})
+            log.close()
+    finally:
+        log.close()
+    assert str(err.value).startswith(f"cannot write {tmp_path / 'tensorboard'}: "), err.value
+    assert printed == [] and threading.excepthook == printed.append  # and the hook is given back
+
+
 def test_train_with_a_full_disk_is_one_line_from_the_cli(files, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "posemamba_cli", "train", "-c", str(files / "ok.yaml"), "-d", str(files / "syn.pkl"),
