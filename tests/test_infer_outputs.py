@@ -131,10 +131,10 @@ def test_missing_models_are_listed_in_one_message(monkeypatch, capsys, tmp_path,
     # online, but every download fails (no network): the same complete list, with the reason
     from posemamba_cli.errors import PoseMambaError
 
-    def no_network(name, **kwargs):
-        raise PoseMambaError(f"{name}: cannot reach the download server (Temporary failure in name resolution)")
+    def no_network(entry, folder, **kwargs):
+        raise PoseMambaError(f"{entry.name}: cannot reach the download server (Temporary failure in name resolution)")
 
-    monkeypatch.setattr("posemamba_cli.hub.resolve_weights", no_network)
+    monkeypatch.setattr("posemamba_cli.hub.fetch_entry", no_network)
     code, _, err = run_cli(monkeypatch, capsys, *args)
     text = " ".join(err.split())
     assert code == 2 and "could not be downloaded" in text and "name resolution" in text

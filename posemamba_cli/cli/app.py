@@ -19,7 +19,7 @@ from posemamba_cli.cli import (
     info_cmd,
     train_cmd,
 )
-from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.errors import PoseMambaError, Terminated
 from posemamba_cli.perf import tune_runtime
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: typer's rich help labels every flag (--help, --version) "<bool>"
 )
 err_console = Console(stderr=True)
 # click's exception classes as this typer uses them (recent typers bundle their own click)
@@ -79,7 +80,10 @@ def main() -> None:
     except _CLICK_ERROR as exc:
         _error(exc.format_message())
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, typer.Abort):
+    except Terminated as exc:  # SIGTERM: 143
+        err_console.print("[red]interrupted[/red]")
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C: 130 (typer itself returns 130 for most)
         err_console.print("[red]interrupted[/red]")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.evaluation.job import counter, load_for_eval, write_record
+from posemamba_cli.evaluation.job import check_record_path, counter, load_for_eval, write_record
 from posemamba_cli.evaluation.predict import evaluate_model  # noqa: F401  (the package's name for it)
 
 
@@ -42,6 +42,7 @@ def evaluate_checkpoint(
     from posemamba_cli.train.config import config_from_dict, load_config
     from posemamba_cli.train.data_source import resolve_data
 
+    check_record_path(out)
     model, checkpoint_path, dev = load_for_eval(checkpoint, weights_dir, offline, device)
     overrides: dict[str, Any] = {"data_file": str(data), "eval_batch_size": batch_size, "epochs": 1}
     if cache_dir is not None:

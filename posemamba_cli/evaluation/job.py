@@ -38,6 +38,24 @@ def counter(progress: Callable[[int, int], None] | None, total: int) -> Callable
     return advance
 
 
+def is_eval_record(path: str | os.PathLike) -> bool:
+    """Whether `path` holds a JSON result this tool wrote (so a new one may replace it)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "data" in doc and ("checkpoint" in doc or "predictions" in doc)
+
+
+def check_record_path(out: str | os.PathLike | None) -> None:
+    """Raise a one-line PoseMambaError unless the record can be written to `out` (None: nothing to write);
+    call it before the work."""
+    from posemamba_cli.io.paths import check_output_file
+
+    if out is not None:
+        check_output_file(out, "result file", replaceable=is_eval_record)
+
+
 def write_record(record: dict[str, Any], out: str | os.PathLike | None) -> dict[str, Any]:
     """Write `record` as JSON to `out` (atomically) when given; return it."""
     from posemamba_cli.io.atomic import atomic_path

@@ -104,6 +104,7 @@ def evaluate_lifter_3dhp(
 def read_activities(path: str | Path | None, data: str | Path) -> tuple[dict[str, np.ndarray] | None, Path | None]:
     """Activity labels: `path` (an npz of TS1..TS6 arrays), else `activity_annotation.npz` in the data folder."""
     from posemamba_cli.errors import PoseMambaError
+    from posemamba_cli.io.paths import require_file
 
     data = Path(data)
     if path is None and data.is_dir() and (data / "activity_annotation.npz").is_file():
@@ -111,8 +112,7 @@ def read_activities(path: str | Path | None, data: str | Path) -> tuple[dict[str
     if path is None:
         return None, None
     path = Path(path)
-    if not path.is_file():
-        raise PoseMambaError(f"activity file {path} does not exist")
+    require_file(path, "activity file")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}, path
@@ -138,17 +138,20 @@ def evaluate_checkpoint_3dhp(
     """`posemamba eval` on MPI-INF-3DHP as one call: checkpoint (file or name) -> predictions of every valid
     test frame -> PCK / AUC / MPJPE per sequence (and activity). Writes `inference_data.mat` (to `mat`, else
     beside `out`) and, when `out` is given, the JSON record; returns the record."""
-    from posemamba_cli.evaluation.job import counter, load_for_eval, write_record
-    from posemamba_cli.evaluation.mpi3dhp import write_inference_mat
+    from posemamba_cli.evaluation.job import check_record_path, counter, load_for_eval, write_record
+    from posemamba_cli.evaluation.mpi3dhp import is_inference_mat, write_inference_mat
+    from posemamba_cli.io.paths import check_output_file
 
+    check_record_path(out)
+    if mat is None:
+        mat = (Path(out).parent if out is not None else Path(".")) / "inference_data.mat"
+    check_output_file(mat, "prediction file", replaceable=is_inference_mat)
     flip = True if flip is None else flip
     model, checkpoint_path, dev = load_for_eval(checkpoint, weights_dir, offline, device)
     labels, labels_path = read_activities(activities, data)
     total = sum(int(s.valid.sum()) for s in read_test(find_files(data)[1]))
     result, preds = evaluate_lifter_3dhp(model, data, model.num_frame, flip, joints, labels, batch_size, dev,
                                          progress=counter(progress, total))
-    if mat is None:
-        mat = (Path(out).parent if out is not None else Path(".")) / "inference_data.mat"
     mat_path = Path(mat)
     write_inference_mat(mat_path, preds)
     record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": model.num_frame,
@@ -160,9 +163,10 @@ def evaluate_checkpoint_3dhp(
 def score_predictions_3dhp(predictions: str | Path, data: str | Path, *, joints: int = 14,
                            activities: str | Path | None = None, out: str | Path | None = None) -> dict:
     """Score an existing `inference_data.mat` (ours or MotionAGFormer's) as the MATLAB scripts would."""
-    from posemamba_cli.evaluation.job import write_record
+    from posemamba_cli.evaluation.job import check_record_path, write_record
     from posemamba_cli.evaluation.mpi3dhp import read_inference_mat
 
+    check_record_path(out)
     labels, labels_path = read_activities(activities, data)
     result = evaluate_3dhp(data, read_inference_mat(predictions), joints=joints, activities=labels)
     record = {**result, "predictions": str(predictions), "data": str(data), "joints": joints,

@@ -8,6 +8,7 @@ checkpoints written when the config was a plain dict hold the same keys and load
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
@@ -68,7 +69,10 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, Tensor], source: s
 def stored_config(state: dict[str, Tensor], stored: dict | None, source: str = "checkpoint") -> PoseMambaConfig:
     """The config a checkpoint stored (ours), else the one its tensor shapes imply (published, bare)."""
     if stored is None:
-        return PoseMambaConfig.from_state_dict(state)
+        try:
+            return PoseMambaConfig.from_state_dict(state)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{source}: {exc}") from None
     try:
         return PoseMambaConfig.from_dict(stored)
     except (TypeError, ValueError) as exc:
@@ -76,11 +80,17 @@ def stored_config(state: dict[str, Tensor], stored: dict | None, source: str = "
 
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, **extra: Any) -> Path:
-    """Write our format atomically (temporary name, then rename); returns the path."""
+    """Write our format atomically (temporary name, then rename); returns the path.
+
+    Serialised in memory first: torch.save reports a full disk as an opaque RuntimeError, a plain write
+    as an OSError, which `atomic_path` turns into one line naming `path`.
+    """
     core = getattr(model, "module", model)  # unwrap DDP / DataParallel
     payload = {"format": FORMAT, "config": core.config.to_dict(), "model": core.state_dict(), **extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(buffer.getbuffer())
     return Path(path)
 
 

@@ -65,8 +65,10 @@ class PoseMambaConfig:
             depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("STEblocks."))
             hidden = state["STEblocks.0.mlp.fc1.weight"].shape[0]
             d_state = state["STEblocks.0.op.A_logs"].shape[1]
-        except (KeyError, ValueError, IndexError) as exc:
-            raise CheckpointError(f"not a PoseMamba state dict (cannot read its sizes: {exc})") from None
+        except KeyError as exc:
+            raise CheckpointError(f"not a PoseMamba state dict (it has no {exc.args[0]!r} tensor)") from None
+        except (ValueError, IndexError):
+            raise CheckpointError("not a PoseMamba state dict (its tensors do not have PoseMamba's shapes)") from None
         return cls(num_frame=int(num_frame), num_joints=int(num_joints), in_chans=int(in_chans), dim_feat=int(dim),
                    depth=depth, mlp_ratio=hidden / dim, d_state=int(d_state))
 

@@ -250,6 +250,9 @@ class PoseMamba(nn.Module):
             raise CheckpointError(f"{path}: cannot build a PoseMamba from its config ({exc})") from None
         if strict:
             check_state_dict(model, state, str(path))
+        bad = next((k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
+        if bad is not None:  # every prediction would be NaN, and the scores fail only after predicting them all
+            raise CheckpointError(f"{path}: the weights hold NaN or Inf (first in '{bad}'); the model cannot predict")
         model.load_state_dict(state, strict=strict)
         return model.to(device).eval()
 

@@ -22,8 +22,9 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
     one PoseMambaError listing every such file, where it goes, the command that fetches them all and where
     to download each by hand.
     """
-    from posemamba_cli.hub import default_weights_dir, load_registry, missing_weights_message
+    from posemamba_cli.hub import default_weights_dir, fetch_entry, load_registry, missing_weights_message
     from posemamba_cli.hub.resolve import OFFLINE_REASON
+    from posemamba_cli.pretrained import fits
 
     registry = load_registry()
     folder = default_weights_dir(weights_dir)
@@ -39,7 +40,7 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
         failed, reasons = [], []
         for entry in missing:
             try:
-                resolve(entry.name, folder, offline=False)
+                fetch_entry(entry, folder, fits=fits)  # its bare reason: the message below says the rest once
             except PoseMambaError as exc:
                 failed.append(entry)
                 reasons.append(str(exc))

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path, current_umask
+from posemamba_cli.io.paths import check_writable  # noqa: F401  (its home before io.paths)
 from posemamba_cli.lift.track import Pose3D
 from posemamba_cli.pipeline.staging import ASIDE_SUFFIX, make_stage
 from posemamba_cli.pipeline.tracks2d import Tracks2D
@@ -58,23 +58,6 @@ NPZ_UNITS = {
 for _key in ("keypoints_2d", "scores_2d"):
     NPZ_UNITS.pop(_key)
 UNITS = NPZ_UNITS  # the previous name
-
-
-def check_writable(folder: Path) -> None:
-    """Raise PoseMambaError unless `folder` exists writable or could be created (nothing is created)."""
-    folder = Path(folder)
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise PoseMambaError(f"{folder}: output folder is not writable ({probe} is not a folder)")
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError as exc:
-        raise PoseMambaError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
 
 
 MANIFEST = "posemamba_manifest.json"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from posemamba_cli.errors import CheckpointError
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.io.safe_load import safe_torch_load
 from posemamba_cli.pose2d.hrnet import NUM_KEYPOINTS, WIDTHS, TopDownHRNet
 
@@ -56,8 +57,7 @@ def read_hrnet_state_dict(path: str | os.PathLike) -> StateDict:
     (see `check_hrnet_state_dict`). Raises `CheckpointError` for a missing, unreadable or unsafe file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
+    require_file(path, "checkpoint", f"{path}: checkpoint file not found", CheckpointError)
     return _extract_state_dict(safe_torch_load(path), str(path))
 
 

@@ -7,6 +7,7 @@ The lifter's settings live in one nested `PoseMambaConfig` (`cfg.model`); the pu
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.model.config import PoseMambaConfig
 
 #: keys of the published configs that this trainer reads but that do not change what it does
@@ -174,18 +176,35 @@ def config_from_dict(raw: dict[str, Any], overrides: dict[str, Any] | None = Non
         raise PoseMambaError("rootrel: False is not supported (PoseMamba predicts root-relative 3D)")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.clip_len < 1 or cfg.data_stride < 1:
         raise PoseMambaError("epochs, batch_size, clip_len and data_stride must be positive")
+    _check_numbers(cfg)
     return cfg
+
+
+#: float keys -> whether 0 is allowed (the optimiser rejects negative or NaN values only once training starts)
+_NUMBERS = {"learning_rate": False, "lr_decay": False, "weight_decay": True,
+            **{k: True for k in ("lambda_3d", "lambda_scale", "lambda_3d_velocity", "lambda_diff", "lambda_lv",
+                                 "lambda_lg")}}  # fmt: skip
+
+
+def _check_numbers(cfg: TrainConfig) -> None:
+    for key, zero_ok in _NUMBERS.items():
+        value = getattr(cfg, key)
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+            kind = "a finite number >= 0" if zero_ok else "a positive finite number"
+            raise PoseMambaError(f"config key '{key}' is {value!r}; it must be {kind}")
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read a YAML config file (published or ours)."""
     path = Path(path)
-    if not path.is_file():
-        raise PoseMambaError(f"config file {path} does not exist")
+    require_file(path, "config file")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise PoseMambaError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise PoseMambaError(f"config file {path} must hold a mapping of keys, not a {type(raw).__name__}")
-    return config_from_dict(raw, overrides)
+    try:
+        return config_from_dict(raw, overrides)
+    except PoseMambaError as exc:
+        raise PoseMambaError(f"config file {path}: {exc}") from None

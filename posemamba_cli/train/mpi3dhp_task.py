@@ -19,9 +19,8 @@ from posemamba_cli.data.mpi3dhp_dataset import Clip3DHPDataset
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.evaluation.mpi3dhp import evaluate_3dhp, write_inference_mat
 from posemamba_cli.evaluation.mpi3dhp_predict import model_in_chans, predict_windows, windows_mpjpe
+from posemamba_cli.train.run_dir import INFERENCE_MAT
 from posemamba_cli.train.task import TrainingData
-
-INFERENCE_MAT = "inference_data.mat"
 
 
 class MPI3DHPTask:

@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.model.checkpoint import FORMAT, load_file, save_checkpoint
 from posemamba_cli.model.config import LEGACY_KEYS
 from posemamba_cli.model.posemamba import PoseMamba
@@ -26,11 +27,10 @@ from posemamba_cli.train import rng
 from posemamba_cli.train.config import TrainConfig
 from posemamba_cli.train.logs import RunLog
 from posemamba_cli.train.losses import total_loss
+from posemamba_cli.train.run_dir import BEST, LATEST, check_run_dir, clear_previous_run
 from posemamba_cli.train.sampler import EpochSampler
 from posemamba_cli.train.task import TrainingData
 
-LATEST = "latest.pt"
-BEST = "best.pt"
 LOSS_KEYS = ("lambda_3d", "lambda_scale", "lambda_3d_velocity", "lambda_diff", "lambda_lv", "lambda_lg")
 
 
@@ -46,6 +46,7 @@ class TrainResult:
     status: str  # "finished", "interrupted" (resumable) or "stopped"
     history: list[dict[str, Any]] = field(default_factory=list)
     best_p1: float | None = None
+    stop_signal: int | None = None  # the signal that interrupted the run (SIGINT, SIGTERM), if one did
 
 
 class _StopFlag:
@@ -53,6 +54,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum: int | None = None
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
@@ -65,6 +67,7 @@ class _StopFlag:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
+        self.signum = signum
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
@@ -77,14 +80,15 @@ class Trainer:
     `resume` continues from `run_dir/latest.pt` (or the given file) exactly where it stopped: weights,
     optimiser, learning rate, epoch, batch within the epoch and every random generator. `max_steps` stops
     after that many optimiser steps in this call, leaving a resumable checkpoint (as SIGINT/SIGTERM do).
+    A `run_dir` with anything in it needs `resume` or `overwrite` (see `train.run_dir.check_run_dir`).
     """
 
     def __init__(self, cfg: TrainConfig, data: TrainingData, run_dir: str | Path, device: str | None = None,
                  resume: bool | str | Path = False, max_steps: int | None = None, console: Console | None = None,
-                 tensorboard: bool = True, log_every: int = 10) -> None:
+                 tensorboard: bool = True, log_every: int = 10, overwrite: bool = False) -> None:
         self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
         self.dist, self.device = ddp.setup(device)
-        self.resume, self.max_steps = resume, max_steps
+        self.resume, self.max_steps, self.overwrite = resume, max_steps, overwrite
         self.console = console or Console(stderr=True)
         self.tensorboard, self.log_every = tensorboard, log_every
         self.use_amp = cfg.amp and self.device.type == "cuda"
@@ -118,8 +122,7 @@ class Trainer:
 
     def _resume(self) -> None:
         path = Path(self.resume) if isinstance(self.resume, (str, Path)) else self.run_dir / LATEST
-        if not path.is_file():
-            raise PoseMambaError(f"cannot resume: {path} does not exist")
+        require_file(path, "cannot resume: checkpoint", f"cannot resume: {path} does not exist")
         ckpt = load_file(path)
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "step_in_epoch" not in ckpt:
             raise PoseMambaError(f"cannot resume from {path}: it is not a training checkpoint of this tool")
@@ -166,11 +169,15 @@ class Trainer:
         log: RunLog | None = None
         status = "finished"
         steps_this_call = 0
+        stop_signal = None
+        check_run_dir(self.run_dir, resume=self.resume, overwrite=self.overwrite)
         try:
             self._build()
             if self.resume:
                 self._resume()
             if self.dist.is_main:
+                if self.overwrite:
+                    clear_previous_run(self.run_dir)
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 log = RunLog(self.run_dir, tensorboard=self.tensorboard)
             ddp.barrier(self.dist)
@@ -179,14 +186,15 @@ class Trainer:
                     outcome, steps = self._train_epoch(progress, stop, log, steps_this_call)
                     steps_this_call += steps
                     if outcome != "epoch":
-                        status = outcome
+                        status, stop_signal = outcome, stop.signum
                         break
                     self._end_epoch(progress, log)
         finally:
             if log is not None:
                 log.close()
             ddp.cleanup(self.dist)
-        return TrainResult(self.run_dir, self.epoch, self.global_step, status, self.history, self.best_p1)
+        return TrainResult(self.run_dir, self.epoch, self.global_step, status, self.history, self.best_p1,
+                           stop_signal)
 
     def _progress(self) -> Progress:
         return Progress(
