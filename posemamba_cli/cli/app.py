@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from posemamba_cli import __version__
-from posemamba_cli.cli import benchmark_cmd, data_cmd, download_cmd, eval_cmd, infer_cmd, info_cmd, train_cmd
+from posemamba_cli.cli import benchmark_cmd, data_cmd, download_cmd, eval_cmd, infer_cmd, info_cmd, train_cmd, view_cmd
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.perf import tune_runtime
 
@@ -45,6 +45,7 @@ app.command("info")(info_cmd.info)
 app.command("benchmark")(benchmark_cmd.benchmark)
 app.command("download-weights")(download_cmd.download_weights)
 app.command("infer")(infer_cmd.infer)
+app.command("view")(view_cmd.view)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval)
 app.add_typer(data_cmd.app, name="data")

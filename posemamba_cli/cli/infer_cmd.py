@@ -53,6 +53,12 @@ def infer(
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Average the lifter with its horizontally flipped input."),
     batch_size: int = typer.Option(8, "--batch-size", help="Lifter windows per forward pass (at least 1)."),
     render: bool = typer.Option(True, "--render/--no-render", help="Write the overlay, 3D and side-by-side videos."),
+    viewer: bool = typer.Option(
+        True, "--viewer/--no-viewer", help="Write viewer.html, the interactive 3D page (see `posemamba view`)."
+    ),
+    rerun: bool = typer.Option(
+        False, "--rerun", help="Also write recording.rrd for the rerun viewer (needs the extra: pip install .[rerun])."
+    ),
     keep_fragments: bool = typer.Option(
         False, "--keep-fragments", help="--people all: keep tracks shorter than 1 second (dropped by default)."),
     overwrite: bool = typer.Option(
@@ -69,7 +75,8 @@ def infer(
     results = run_infer(
         inputs, output, keypoints=keypoints, people=people.value, device=device, lifter=lifter, pose2d=pose2d,
         decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
-        flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
+        flip=flip, batch_size=batch_size, render=render, viewer=viewer, rerun=rerun,
+        keep_fragments=keep_fragments, overwrite=overwrite,
         flip_2d=flip_2d, sequential=sequential, quiet=quiet,
     )  # fmt: skip
     if not world_from_env().is_main:

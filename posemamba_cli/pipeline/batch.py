@@ -92,6 +92,8 @@ def infer(
     flip: bool = True,
     batch_size: int = 8,
     render: bool = True,
+    viewer: bool = True,
+    rerun: bool = False,
     keep_fragments: bool = False,
     overwrite: bool = False,
     sequential: bool = False,
@@ -105,6 +107,8 @@ def infer(
     with several, each failure is recorded (`status="failed"`, `error`) and the others go on.
     `pose2d="auto"` picks the 2D model for the device (`pose2d.choice`, announced in one line); `flip_2d`
     overrides its flip test. `sequential` runs the stages one after another instead of in their own threads.
+    `viewer` writes viewer.html into each result folder, `rerun` recording.rrd (the optional extra `rerun`,
+    checked before any work).
     Under torchrun the videos are shared round robin over the ranks; rank 0 returns every video's result
     (in input order), the other ranks their own. SIGTERM unwinds like Ctrl-C: no half-written folder stays.
     """
@@ -122,6 +126,10 @@ def infer(
     from posemamba_cli.pose2d.choice import choose_pose2d
 
     console = console or Console(stderr=True)
+    if rerun:
+        from posemamba_cli.viewer.recording import require_rerun
+
+        require_rerun()
     items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = collect_videos(items)
     validate_options(people=people, det_conf=det_conf, batch_size=batch_size, decoding=decoding,
@@ -140,7 +148,8 @@ def infer(
             [lifter] + ([] if keypoints is not None else [choice.name, detector]), weights_dir, offline
         )
         config = InferConfig(people=people, flip=flip, batch_size=batch_size, device=dev, render=render,
-                             keep_fragments=keep_fragments, concurrent=not sequential)  # fmt: skip
+                             keep_fragments=keep_fragments, concurrent=not sequential, viewer=viewer,
+                             rerun=rerun)  # fmt: skip
         lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
         det = est = kp = None
         if keypoints is None:  # the detector first: its file is checked before anything heavier loads

@@ -54,6 +54,8 @@ class InferConfig:
     keep_fragments: bool = False  # people="all": keep tracks shorter than people.selection.MIN_FRAGMENT_SECONDS
     video_preset: str = "superfast"  # x264 preset of the written videos (encoding dominates rendering)
     concurrent: bool = True  # stages in their own threads (pipeline/concurrent.py); False: one after another
+    viewer: bool = True  # viewer.html in the result folder
+    rerun: bool = False  # recording.rrd (the optional extra `rerun`)
 
 
 @dataclass
@@ -344,6 +346,10 @@ def infer_video(
 
             render = render_concurrent if config.concurrent else render_videos
             files += render(info, filled, poses, stage, progress, times, config.video_preset)
+        if config.viewer or config.rerun:  # they read the files above (the pose files, overlay.mp4)
+            from posemamba_cli.viewer.result import write_result_views
+
+            files += write_result_views(stage, info.path, viewer=config.viewer, rerun=config.rerun)
         write_manifest(stage, info.path, files, filled.n_frames, filled.n_people)
     return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
