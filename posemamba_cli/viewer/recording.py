@@ -3,7 +3,6 @@ one timeline with the frames' timestamps, one entity per track id, for the rerun
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,10 @@ VIDEO_ENTITY = "video"
 
 def require_rerun() -> None:
     """Raise PoseMambaError (one line naming the extra) unless rerun-sdk can be imported."""
-    if importlib.util.find_spec("rerun") is None:
-        raise PoseMambaError("--rerun needs rerun-sdk: pip install 'posemamba-cli[rerun]'")
+    try:
+        import rerun  # noqa: F401
+    except ImportError:
+        raise PoseMambaError("--rerun needs rerun-sdk: pip install 'posemamba-cli[rerun]'") from None
 
 
 def _timeline(frames: np.ndarray, times_s: np.ndarray) -> list:

@@ -60,14 +60,20 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
-def serve_folder(page: Path, query: str = "", open_browser: bool = True, port: int = 0) -> None:
-    """Serve the page's folder on 127.0.0.1 (a free port unless `port`) until Ctrl-C."""
+def page_server(page: Path, query: str = "", port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """A server (not yet serving) of the page's folder on 127.0.0.1 (a free port unless `port`), and the
+    page's address; `query` is kept (with `video=source`, it points the page at the served source video)."""
     source = _source_video(page.parent)
     handler = type("Handler", (_Handler,), {"source": source})
     server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=os.fspath(page.parent)))
     if source is not None and "video=source" in query:
         query += "&source=" + quote(SOURCE_ROUTE + source.name, safe="")
-    url = f"http://127.0.0.1:{server.server_address[1]}/{quote(page.name)}{query}"
+    return server, f"http://127.0.0.1:{server.server_address[1]}/{quote(page.name)}{query}"
+
+
+def serve_folder(page: Path, query: str = "", open_browser: bool = True, port: int = 0) -> None:
+    """Serve the page's folder on 127.0.0.1 until Ctrl-C, printing its address."""
+    server, url = page_server(page, query, port)
     typer.echo(f"serving {page.parent} at {url} (Ctrl-C stops)")
     if open_browser:
         webbrowser.open(url)
