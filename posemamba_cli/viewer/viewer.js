@@ -5,6 +5,7 @@
   const meta = JSON.parse(document.getElementById("pm-meta").textContent);
   const P = meta.nPeople, T = meta.nFrames, J = 17;
   const $ = (id) => document.getElementById(id);
+  if (Object.keys(meta.videos).length) $("pm-side").style.display = "flex";  // before the plot takes its width
 
   function b64bytes(text) {
     if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
@@ -132,7 +133,6 @@
   video.addEventListener("ended", () => pause());
   const names = Object.keys(videos);
   if (names.length) {
-    $("pm-side").style.display = "flex";
     for (const name of [...names, "none"]) $("pm-video-choice").add(new Option(name, name));
     const want = params.get("video");
     const first = names.includes(want) || want === "none" ? want : names[0];
