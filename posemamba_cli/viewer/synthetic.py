@@ -8,9 +8,12 @@ from posemamba_cli.video.synthetic import body_motion
 from posemamba_cli.viewer.scene import ViewerScene
 
 
-def walking_scene(n_frames: int, n_people: int = 3, fps: float = 30.0, absent_tail: int = 0) -> ViewerScene:
+def walking_scene(
+    n_frames: int, n_people: int = 3, fps: float = 30.0, absent_tail: int = 0, jitter_mm: float = 0.0
+) -> ViewerScene:
     """`n_people` walking circles of different radii (mm, z up, feet near z = 0); with `absent_tail`, the
-    last person leaves that many frames before the end (NaN there)."""
+    last person leaves that many frames before the end (NaN there); `jitter_mm`: Gaussian noise (seed 0) as
+    a real lifter's output has."""
     cycle = min(n_frames, int(round(20 * fps)))  # the walking motion repeats every 20 s
     camera, _ = body_motion(cycle, fps)
     body = np.stack([camera[..., 0], camera[..., 2], -camera[..., 1]], -1)  # camera (y down) -> z up
@@ -23,6 +26,8 @@ def walking_scene(n_frames: int, n_people: int = 3, fps: float = 30.0, absent_ta
         angle = speed * t + 2 * np.pi * p / max(n_people, 1)
         root = np.stack([radius * np.cos(angle), radius * np.sin(angle), np.zeros_like(t)], -1)
         joints[p] = body + root[:, None, :]
+    if jitter_mm:
+        joints += np.random.default_rng(0).normal(0.0, jitter_mm, joints.shape).astype(np.float32)
     if absent_tail and n_people:
         joints[-1, n_frames - absent_tail :] = np.nan
     return ViewerScene(joints, t, fps, np.arange(1, n_people + 1), note="synthetic people walking circles")
