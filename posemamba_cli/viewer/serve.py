@@ -62,12 +62,12 @@ class _Handler(SimpleHTTPRequestHandler):
 
 def page_server(page: Path, query: str = "", port: int = 0) -> tuple[ThreadingHTTPServer, str]:
     """A server (not yet serving) of the page's folder on 127.0.0.1 (a free port unless `port`), and the
-    page's address; `query` is kept (with `video=source`, it points the page at the served source video)."""
+    page's address (`query` kept, plus where the served source video is)."""
     source = _source_video(page.parent)
     handler = type("Handler", (_Handler,), {"source": source})
     server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=os.fspath(page.parent)))
-    if source is not None and "video=source" in query:
-        query += "&source=" + quote(SOURCE_ROUTE + source.name, safe="")
+    if source is not None:  # the page's own link to the source leads outside the served folder
+        query += ("&" if query else "?") + "source=" + quote(SOURCE_ROUTE + source.name, safe="")
     return server, f"http://127.0.0.1:{server.server_address[1]}/{quote(page.name)}{query}"
 
 

@@ -91,7 +91,7 @@
   }
 
   // ---- state, drawing, clock
-  const state = { frame: 0, playing: false, speed: 1, drawn: -1, draws: 0, clock: null };
+  const state = { frame: 0, playing: false, speed: 1, drawn: -1, draws: 0, clock: null, ticked: null };
   let drawing = false, pending = -1;
   function draw(t) {
     pending = t;
@@ -143,12 +143,10 @@
 
   function tick() {
     if (!state.playing) return;
-    let t;
-    if (useVideo() && !video.paused) t = frameAt(video.currentTime);
-    else {
-      const c = state.clock;
-      t = frameAt(c.base + (performance.now() - c.at) / 1000 * state.speed);
-    }
+    const byVideo = useVideo() && !video.paused;  // the video is the clock while it plays
+    const sec = byVideo ? video.currentTime : state.clock.base + (performance.now() - state.clock.at) / 1000 * state.speed;
+    state.ticked = { sec, byVideo };
+    const t = frameAt(sec);
     if (t !== state.frame) show(t);
     if (t >= T - 1 && !(useVideo() && !video.ended)) { pause(); return; }
     requestAnimationFrame(tick);
@@ -214,6 +212,7 @@
     nFrames: T, nPeople: P, fps: meta.fps, get frame() { return state.frame; },
     get drawnFrame() { return state.drawn; }, get draws() { return state.draws; },
     get playing() { return state.playing; }, get speed() { return state.speed; }, get videoTime() { return video.currentTime; },
+    get lastTick() { return state.ticked; },  // {sec, byVideo}: the media time the shown frame was chosen for
     seek, play, pause, setSpeed, readyMs: performance.now() - t0, readyAt: performance.now(),
   };
 })().catch((err) => { document.getElementById("pm-note").textContent = "viewer error: " + err; console.error(err); });
