@@ -44,8 +44,9 @@ def page_html(scene: ViewerScene, videos: dict[str, str] | None = None, title: s
     data, info = pack_scene(scene.joints_mm, scene.times_s)
     extent = _bounds(scene.joints_mm, 1000.0)
     grid_mm = 1000.0 if max(extent[1] - extent[0], extent[3] - extent[2]) <= 40000 else 5000.0
+    fps = scene.fps if math.isfinite(scene.fps) and scene.fps > 0 else 30.0
     meta = {
-        "nPeople": scene.n_people, "nFrames": scene.n_frames, "fps": scene.fps if math.isfinite(scene.fps) else 30.0,
+        "nPeople": scene.n_people, "nFrames": scene.n_frames, "fps": fps,
         "scale": info["scale"], "maskBytes": info["maskBytes"], "bones": [list(b) for b in H36M_BONES],
         "head": H36M_JOINTS.index("head"), "colors": scene.colors_hex(), "labels": scene.labels(),
         "trackIds": [int(i) for i in scene.track_ids], "bounds": _bounds(scene.joints_mm, grid_mm), "gridMm": grid_mm,

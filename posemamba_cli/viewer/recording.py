@@ -61,7 +61,7 @@ def write_recording(folder: str | Path, videos: list[Path] = ()) -> Path:
     with np.load(folder / "pose3d.npz", allow_pickle=False) as npz:
         kp2d, sc2d = npz["keypoints_2d_h36m"], npz["scores_2d_h36m"]  # (P, T, 17, 2), (P, T, 17)
     times = scene.times_s
-    rec = rr.RecordingStream("posemamba", recording_id=folder.name)
+    rec = rr.RecordingStream("posemamba")
     with atomic_path(folder / RECORDING_FILE) as tmp:
         rec.save(tmp)
         rec.log("/", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
