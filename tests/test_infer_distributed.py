@@ -71,7 +71,7 @@ def _no_partial_outputs(out: Path) -> list[str]:
     for name in names:
         assert name.endswith(SUFFIX) and is_finished(out / name), name
         assert sorted(p.name for p in (out / name).iterdir()) == sorted(
-            ["keypoints_2d.npz", "pose3d.json", "pose3d.npz", MANIFEST])
+            ["keypoints_2d.npz", "pose3d.json", "pose3d.npz", "viewer.html", MANIFEST])
     return [name.removesuffix(SUFFIX) for name in names]
 
 
@@ -123,4 +123,4 @@ def test_an_interrupt_mid_video_leaves_no_partial_folder(folder, lifter_ckpt, tm
     assert names == [f"a{SUFFIX}"], names  # a finished (with its videos); b was stopped and left nothing
     assert sorted(p.name for p in (out / f"a{SUFFIX}").iterdir()) == sorted(
         ["keypoints_2d.npz", "pose3d.json", "pose3d.npz", "overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4",
-         MANIFEST])
+         "viewer.html", MANIFEST])

@@ -37,7 +37,7 @@ def test_video_runs_end_to_end_with_injected_stages(clip: SyntheticClip, tmp_pat
     assert result.output_dir == folder and result.n_frames == N_FRAMES and result.n_people == 1
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["keypoints_2d.npz", "pose3d.npz", "pose3d.json", "overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4",
-         "posemamba_manifest.json"]
+         "viewer.html", "posemamba_manifest.json"]
     )
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["walk_posemamba"]  # no staging folder left
     assert pose2d.calls == N_FRAMES - len(MISSED)

@@ -18,6 +18,7 @@ from posemamba_cli.cli import (
     infer_cmd,
     info_cmd,
     train_cmd,
+    view_cmd,
 )
 from posemamba_cli.errors import PoseMambaError, Terminated
 from posemamba_cli.perf import tune_runtime
@@ -56,6 +57,7 @@ app.command("benchmark")(benchmark_cmd.benchmark)
 app.command("download-weights")(download_cmd.download_weights)
 app.command("infer")(infer_cmd.infer)
 app.command("export")(export_cmd.export)
+app.command("view")(view_cmd.view)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval)
 app.add_typer(data_cmd.app, name="data")

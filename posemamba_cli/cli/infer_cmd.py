@@ -57,6 +57,12 @@ def infer(
     export: str | None = typer.Option(
         None, "--export", help="Also write person_<track id>.bvh / .glb: comma-separated bvh, glb."
     ),
+    viewer: bool = typer.Option(
+        True, "--viewer/--no-viewer", help="Write viewer.html, the interactive 3D page (see `posemamba view`)."
+    ),
+    rerun: bool = typer.Option(
+        False, "--rerun", help="Also write recording.rrd for the rerun viewer (needs the extra: pip install .[rerun])."
+    ),
     keep_fragments: bool = typer.Option(
         False, "--keep-fragments", help="--people all: keep tracks shorter than 1 second (dropped by default)."),
     overwrite: bool = typer.Option(
@@ -87,6 +93,7 @@ def infer(
             decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
             flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
             flip_2d=flip_2d, sequential=sequential, quiet=quiet, export=export,
+            viewer=viewer, rerun=rerun,
             focal_px=focal_px, fov=fov, height=height, smooth=smooth,
         )  # fmt: skip
     if not world_from_env().is_main:

@@ -108,6 +108,8 @@ def infer(
     flip: bool = True,
     batch_size: int = 8,
     render: bool = True,
+    viewer: bool = True,
+    rerun: bool = False,
     keep_fragments: bool = False,
     overwrite: bool = False,
     sequential: bool = False,
@@ -129,6 +131,8 @@ def infer(
     degrees), else each video's image diagonal; `height` (metres) sets every person's size (default: typical
     bone lengths); `smooth` is the root path filter's sigma in seconds. `sequential` runs the stages one after
     another instead of in their own threads.
+    `viewer` writes viewer.html into each result folder, `rerun` recording.rrd (the optional extra `rerun`,
+    checked before any work).
     Under torchrun the videos are shared round robin over the ranks; rank 0 returns every video's result
     (in input order), the other ranks their own. SIGTERM unwinds like Ctrl-C: no half-written folder stays.
     `export` ("bvh,glb" or a list) also writes person_<track id>.<format> into each result folder.
@@ -147,6 +151,10 @@ def infer(
     from posemamba_cli.pose2d.choice import choose_pose2d
 
     console = console or Console(stderr=True)
+    if rerun:
+        from posemamba_cli.viewer.recording import require_rerun
+
+        require_rerun()
     items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = collect_videos(items)
     validate_options(people=people, det_conf=det_conf, batch_size=batch_size, decoding=decoding,
@@ -168,7 +176,8 @@ def infer(
         )
         config = InferConfig(people=people, flip=flip, batch_size=batch_size, device=dev, render=render,
                              keep_fragments=keep_fragments, concurrent=not sequential, focal_px=focal_px,
-                             fov_deg=fov, height_m=height, smooth_s=smooth, export=formats)  # fmt: skip
+                             fov_deg=fov, height_m=height, smooth_s=smooth, export=formats,
+                             viewer=viewer, rerun=rerun)  # fmt: skip
         lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
         det = est = kp = None
         if keypoints is None:  # the detector first: its file is checked before anything heavier loads

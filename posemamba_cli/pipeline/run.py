@@ -67,6 +67,8 @@ class InferConfig:
     height_m: float | None = None  # every person's standing height (metres); None: typical H36M bone lengths
     smooth_s: float = DEFAULT_SMOOTH_S  # sigma (seconds) of the root path's temporal filter; 0: none
     world: bool = True  # the world step (root paths, floor, contacts); False: root-relative outputs only
+    viewer: bool = True  # viewer.html in the result folder
+    rerun: bool = False  # recording.rrd (the optional extra `rerun`)
 
 
 @dataclass
@@ -397,6 +399,10 @@ def infer_video(
 
             render = render_concurrent if config.concurrent else render_videos
             files += render(info, filled, poses, stage, progress, times, config.video_preset, world)
+        if config.viewer or config.rerun:  # they read the files above (the pose files, overlay.mp4)
+            from posemamba_cli.viewer.result import write_result_views
+
+            files += write_result_views(stage, info.path, viewer=config.viewer, rerun=config.rerun)
         write_manifest(stage, info.path, files, filled.n_frames, filled.n_people,
                        None if world is None else world_summary(world, motion, filled.track_ids))  # fmt: skip
     warnings = [f"{info.path}: {info.decode_warning}"] if info.decode_warning else []
