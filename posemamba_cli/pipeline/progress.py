@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -23,6 +25,22 @@ def make_progress(console: Console | None = None, disable: bool = False) -> Prog
         disable=disable,
         transient=False,
     )
+
+
+def progress_task(progress: Progress | None, description: str, total: int | None) -> Callable[[int], None]:
+    """A bar for one stage (total None: open-ended); returns `advance(n)`, which also shows the rate."""
+    if progress is None:
+        return lambda n: None
+    task = progress.add_task(description, total=total, rate="")
+    start = time.perf_counter()
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        elapsed = time.perf_counter() - start
+        progress.update(task, advance=n, rate=f"{done[0] / elapsed:.1f}/s" if elapsed > 0 else "")
+
+    return advance
 
 
 @dataclass
