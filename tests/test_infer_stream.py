@@ -146,7 +146,7 @@ class Lifter:
 def _run(clip: SyntheticClip, out: Path, concurrent: bool, people: str, render: bool = True):
     pose2d = Pose2D()
     # keep_fragments: the bystander, seen for under a second, stays a person of its own with --people all
-    config = InferConfig(people=people, flip=False, render=render, concurrent=concurrent, keep_fragments=True)
+    config = InferConfig(people=people, flip=False, render=render, sequential=not concurrent, keep_fragments=True)
     result = infer_video(clip.path, out, Lifter(), TruthDetector(clip, MISSED, BYSTANDER), pose2d, config=config)
     return result, pose2d
 
@@ -191,7 +191,7 @@ def test_a_stage_error_leaves_no_output_and_no_thread(clip: SyntheticClip, tmp_p
                 raise RuntimeError("2D model crashed")
             return super().predict(image, boxes)
 
-    config = InferConfig(people="all", render=False, concurrent=True)
+    config = InferConfig(people="all", render=False)
     with pytest.raises(RuntimeError, match="2D model crashed"):
         detector = TruthDetector(clip, MISSED, BYSTANDER)
         infer_video(clip.path, tmp_path / "out", Lifter(), detector, Broken(), config=config)

@@ -202,7 +202,7 @@ def test_progress_total_is_known_or_open(inputs, tmp_path) -> None:
         with make_progress(disable=True) as progress:
             infer_video(edited, tmp_path / f"out{concurrent}", EchoLifter(), detector=box_detector,
                         pose2d=FigurePose2D(), progress=progress,
-                        config=InferConfig(flip=False, concurrent=concurrent))  # fmt: skip
+                        config=InferConfig(flip=False, sequential=not concurrent))  # fmt: skip
         frame_tasks = [t for t in progress.tasks if not t.description.startswith("lift")]
         assert frame_tasks and all(t.completed == n and t.total in (None, n) for t in frame_tasks)
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.export.formats import parse_formats
+from posemamba_cli.pipeline.config import DECODING_CHOICES, PEOPLE_CHOICES, InferConfig
 from posemamba_cli.pipeline.outputs import ResultExists, check_writable, read_manifest
-from posemamba_cli.pipeline.run import InferConfig, VideoResult, collect_videos, infer_video, output_folder_name
-from posemamba_cli.world.trajectory import DEFAULT_SMOOTH_S
+from posemamba_cli.pipeline.run import VideoResult, collect_videos, infer_video, output_folder_name
 
-PEOPLE_CHOICES = ("main", "all")
-DECODING_CHOICES = ("auto", "plain", "dark")
 MIN_HEIGHT_M, MAX_HEIGHT_M = 0.3, 3.0  # --height: a person's standing height in metres
 
 
@@ -58,84 +57,57 @@ def is_finished(output_dir: str | Path) -> bool:
     return read_manifest(Path(output_dir)) is not None
 
 
-def validate_options(
-    *, people: str, det_conf: float, batch_size: int, decoding: str | None, keypoints: str | Path | None,
-    n_videos: int, focal_px: float | None = None, fov: float | None = None, height: float | None = None,
-    smooth: float = DEFAULT_SMOOTH_S,
-) -> None:
+def validate_options(config: InferConfig, keypoints: str | Path | None, n_videos: int) -> None:
     """Check every option value before any model is loaded; PoseMambaError (one line) names the bad one."""
-    if people not in PEOPLE_CHOICES:
-        raise PoseMambaError(f"--people must be one of {', '.join(PEOPLE_CHOICES)}, not {people!r}")
-    if not (0.0 < float(det_conf) <= 1.0):
-        raise PoseMambaError(f"--det-conf must be a confidence in (0, 1], not {det_conf}")
-    if int(batch_size) < 1:
-        raise PoseMambaError(f"--batch-size must be at least 1, not {batch_size}")
-    if decoding is not None and decoding not in DECODING_CHOICES:
-        raise PoseMambaError(f"--decoding must be one of {', '.join(DECODING_CHOICES)}, not {decoding!r}")
+    c = config
+    if c.people not in PEOPLE_CHOICES:
+        raise PoseMambaError(f"--people must be one of {', '.join(PEOPLE_CHOICES)}, not {c.people!r}")
+    if not (0.0 < float(c.det_conf) <= 1.0):
+        raise PoseMambaError(f"--det-conf must be a confidence in (0, 1], not {c.det_conf}")
+    if int(c.batch_size) < 1:
+        raise PoseMambaError(f"--batch-size must be at least 1, not {c.batch_size}")
+    if int(c.min_track_frames) < 1:
+        raise PoseMambaError(f"--min-track-frames must be at least 1, not {c.min_track_frames}")
+    if c.decoding is not None and c.decoding not in DECODING_CHOICES:
+        raise PoseMambaError(f"--decoding must be one of {', '.join(DECODING_CHOICES)}, not {c.decoding!r}")
     if keypoints is not None:
         if n_videos > 1:
             raise PoseMambaError("--keypoints belongs to one video; give a single video with it")
         if not Path(keypoints).is_file():
             raise PoseMambaError(f"{keypoints}: keypoint file not found")
-    if focal_px is not None and not (math.isfinite(focal_px) and focal_px > 0):
-        raise PoseMambaError(f"--focal-px must be a focal length in pixels above 0, not {focal_px}")
-    if fov is not None and not (0.0 < fov < 180.0):
-        raise PoseMambaError(f"--fov must be a horizontal field of view in degrees in (0, 180), not {fov}")
-    if focal_px is not None and fov is not None:
+    if c.focal_px is not None and not (math.isfinite(c.focal_px) and c.focal_px > 0):
+        raise PoseMambaError(f"--focal-px must be a focal length in pixels above 0, not {c.focal_px}")
+    if c.fov is not None and not (0.0 < c.fov < 180.0):
+        raise PoseMambaError(f"--fov must be a horizontal field of view in degrees in (0, 180), not {c.fov}")
+    if c.focal_px is not None and c.fov is not None:
         raise PoseMambaError("give --focal-px or --fov, not both")
-    if height is not None and not (MIN_HEIGHT_M <= height <= MAX_HEIGHT_M):
+    if c.height is not None and not (MIN_HEIGHT_M <= c.height <= MAX_HEIGHT_M):
         raise PoseMambaError(f"--height must be a standing height in metres in [{MIN_HEIGHT_M}, {MAX_HEIGHT_M}], "
-                             f"not {height}")  # fmt: skip
-    if not (math.isfinite(smooth) and smooth >= 0):
-        raise PoseMambaError(f"--smooth must be a time in seconds, 0 or more, not {smooth}")
+                             f"not {c.height}")  # fmt: skip
+    if not (math.isfinite(c.smooth) and c.smooth >= 0):
+        raise PoseMambaError(f"--smooth must be a time in seconds, 0 or more, not {c.smooth}")
+    parse_formats(c.export, "--export")
 
 
 def infer(
     videos: Sequence[str | Path] | str | Path,
     output: str | Path = "outputs",
+    config: InferConfig | None = None,
     *,
     keypoints: str | Path | None = None,
-    people: str = "main",
-    device: str = "auto",
-    lifter: str = "posemamba-b",
-    pose2d: str = "auto",
-    flip_2d: bool | None = None,
-    decoding: str | None = None,
-    detector: str = "yolo11n",
-    det_conf: float = 0.3,
-    weights_dir: str | Path | None = None,
-    offline: bool = False,
-    flip: bool = True,
-    batch_size: int = 8,
-    render: bool = True,
-    viewer: bool = True,
-    rerun: bool = False,
-    keep_fragments: bool = False,
-    overwrite: bool = False,
-    sequential: bool = False,
-    quiet: bool = False,
     console: Console | None = None,
-    export: str | Sequence[str] | None = None,
-    focal_px: float | None = None,
-    fov: float | None = None,
-    height: float | None = None,
-    smooth: float = DEFAULT_SMOOTH_S,
+    **options: Any,
 ) -> list[VideoResult]:
     """Estimate 3D poses for each video (files or folders of videos) into `output/<name>_posemamba/`.
 
-    A video whose folder already holds a finished result is skipped (`status="skipped"`) unless `overwrite`,
-    so the same call after an interruption redoes only what is missing. With one video, its error is raised;
-    with several, each failure is recorded (`status="failed"`, `error`) and the others go on.
-    `pose2d="auto"` picks the 2D model for the device (`pose2d.choice`, announced in one line); `flip_2d`
-    overrides its flip test. The camera's focal length is `focal_px` (pixels), else from `fov` (horizontal
-    degrees), else each video's image diagonal; `height` (metres) sets every person's size (default: typical
-    bone lengths); `smooth` is the root path filter's sigma in seconds. `sequential` runs the stages one after
-    another instead of in their own threads.
-    `viewer` writes viewer.html into each result folder, `rerun` recording.rrd (the optional extra `rerun`,
-    checked before any work).
-    Under torchrun the videos are shared round robin over the ranks; rank 0 returns every video's result
-    (in input order), the other ranks their own. SIGTERM unwinds like Ctrl-C: no half-written folder stays.
-    `export` ("bvh,glb" or a list) also writes person_<track id>.<format> into each result folder.
+    The options are InferConfig's fields (the same names as `posemamba infer`'s flags), given as `config`
+    and/or by name (`people="all"`, `render=False`, ...); `keypoints` (one video's 2D file) skips detection
+    and 2D. A video whose folder already holds a finished result is skipped (`status="skipped"`) unless
+    `overwrite`, so the same call after an interruption redoes only what is missing. With one video, its
+    error is raised; with several, each failure is recorded (`status="failed"`, `error`) and the others go on.
+    `pose2d="auto"` picks the 2D model for the device (`pose2d.choice`, announced in one line). Under torchrun
+    the videos are shared round robin over the ranks; rank 0 returns every video's result (in input order),
+    the other ranks their own. SIGTERM unwinds like Ctrl-C: no half-written folder stays.
     """
     from posemamba_cli.pipeline import distributed
     from posemamba_cli.pipeline.interrupts import terminate_as_interrupt
@@ -150,52 +122,49 @@ def infer(
     from posemamba_cli.pipeline.progress import make_progress
     from posemamba_cli.pose2d.choice import choose_pose2d
 
+    config = replace(config or InferConfig(), **options)  # an unknown option is a TypeError naming it
+    c = config
     console = console or Console(stderr=True)
-    if rerun:
+    if c.rerun:
         from posemamba_cli.viewer.recording import require_rerun
 
         require_rerun()
     items = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = collect_videos(items)
-    validate_options(people=people, det_conf=det_conf, batch_size=batch_size, decoding=decoding,
-                     keypoints=keypoints, n_videos=len(found), focal_px=focal_px, fov=fov, height=height,
-                     smooth=smooth)  # fmt: skip
-    formats = parse_formats(export, "--export")
+    validate_options(config, keypoints, len(found))
     check_writable(Path(output))
     world = distributed.world_from_env()
-    dev = distributed.rank_device(pick_device(device), world)
+    dev = distributed.rank_device(pick_device(c.device), world)
     plan = plan_outputs(found, output)
-    todo = [p for p in plan if overwrite or not is_finished(p.output_dir)]
+    todo = [p for p in plan if c.overwrite or not is_finished(p.output_dir)]
     skipped = [_skipped(p) for p in plan if p not in todo] if world.is_main else []
     mine: list[VideoResult] = []
     created = distributed.start(world, dev)
     if todo:
-        choice = choose_pose2d(pose2d, dev, flip_2d)
+        choice = choose_pose2d(c.pose2d, dev, c.flip_2d)
         check_models_present(
-            [lifter] + ([] if keypoints is not None else [choice.name, detector]), weights_dir, offline
+            [c.lifter] + ([] if keypoints is not None else [choice.name, c.detector]), c.weights_dir, c.offline
         )
-        config = InferConfig(people=people, flip=flip, batch_size=batch_size, device=dev, render=render,
-                             keep_fragments=keep_fragments, concurrent=not sequential, focal_px=focal_px,
-                             fov_deg=fov, height_m=height, smooth_s=smooth, export=formats,
-                             viewer=viewer, rerun=rerun)  # fmt: skip
-        lift_model = load_lifter_model(lifter, weights_dir, offline, dev)
+        config = replace(config, device=dev)
+        lift_model = load_lifter_model(c.lifter, c.weights_dir, c.offline, dev)
         det = est = kp = None
         if keypoints is None:  # the detector first: its file is checked before anything heavier loads
-            det = load_detector(detector, weights_dir, offline, dev, conf=det_conf)
-            est = load_pose2d(choice.name, weights_dir, offline, dev, None if decoding in (None, "auto") else decoding,
-                              flip_test=choice.flip_test, half=choice.half)  # fmt: skip
+            det = load_detector(c.detector, c.weights_dir, c.offline, dev, conf=c.det_conf)
+            decoding = None if c.decoding in (None, "auto") else c.decoding
+            est = load_pose2d(choice.name, c.weights_dir, c.offline, dev, decoding, flip_test=choice.flip_test,
+                              half=choice.half)  # fmt: skip
             if world.is_main:
                 console.print(choice.describe(dev), highlight=False, soft_wrap=True)
         else:
-            kp = lambda info: load_keypoints(keypoints, info.n_frames, people, (info.width, info.height))  # noqa: E731
-        with terminate_as_interrupt(), make_progress(console, disable=quiet or not world.is_main) as progress:
+            kp = lambda info: load_keypoints(keypoints, info.n_frames, c.people, (info.width, info.height))  # noqa: E731
+        with terminate_as_interrupt(), make_progress(console, disable=c.quiet or not world.is_main) as progress:
             # the whole plan is shared out (not only what is left), so every rank agrees on who owns what
             # however far the others have got
             for item in (p for p in distributed.shard(plan, world) if p in todo):
                 try:
                     mine.append(infer_video(
                         item.video, item.output_dir.parent, lift_model, det, est, kp, config, progress,
-                        output_name=item.output_dir.name, overwrite=overwrite,
+                        output_name=item.output_dir.name, overwrite=c.overwrite,
                     ))  # fmt: skip
                 except ResultExists:  # another run finished this video meanwhile: its result stands
                     mine.append(_skipped(item))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.progress import Progress
 
+from posemamba_cli.device import resolve_device
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.export.formats import parse_formats
 from posemamba_cli.people.detector import PersonDetector
 from posemamba_cli.people.selection import fragment_frames
 from posemamba_cli.pipeline.config import InferConfig, PoseEstimator2D
@@ -118,6 +120,8 @@ def infer_video(
     Otherwise `detector` (frame -> boxes, scores) and `pose2d` (`.predict(image, boxes)`) are required.
     """
     config = config or InferConfig()
+    if config.device == "auto":
+        config = replace(config, device=str(resolve_device("auto")))
     start = time.perf_counter()
     info = probe_video(video, count_frames=keypoints is not None)  # pass 1 counts frames otherwise
     output_root = Path(output_root)
@@ -146,17 +150,18 @@ def infer_video(
     t_s = info.frame_times if info.frame_times is not None else np.arange(filled.n_frames) / info.fps
     world = motion = None
     if config.world:
-        world, motion = estimate_world(info, filled, poses, t_s, config.focal_px, config.fov_deg, config.smooth_s,
+        world, motion = estimate_world(info, filled, poses, t_s, config.focal_px, config.fov, config.smooth,
                                        times)  # fmt: skip
     with staged_folder(final, overwrite) as stage:
         filled.save_npz(stage / "keypoints_2d.npz", info.width, info.height, info.fps, info.frame_times)
         write_pose3d(stage, poses, filled, info.fps, info.width, info.height, info.frame_times, world, motion)
         files = ["keypoints_2d.npz", "pose3d.npz", "pose3d.json"]
         export_warnings: list[str] = []
-        if config.export:
+        formats = parse_formats(config.export, "--export")
+        if formats:
             from posemamba_cli.export.result import export_pose3d
 
-            files += export_pose3d(stage, config.export, lambda message: export_warnings.append(f"{final}: {message}"))
+            files += export_pose3d(stage, formats, lambda message: export_warnings.append(f"{final}: {message}"))
         if config.render:
             files += render_videos(info, filled, poses, stage, progress, times, config.video_preset, world,
                                    threaded=config.concurrent)  # fmt: skip

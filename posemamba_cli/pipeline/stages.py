@@ -158,7 +158,7 @@ def lift_people(
         lift_track(
             lifter, tracks.keypoints[p], tracks.scores[p], info.width, info.height, num_frame,
             flip=config.flip, batch_size=config.batch_size, device=config.device, progress=advance,
-            height_mm=None if config.height_m is None else 1000.0 * config.height_m,
+            height_mm=None if config.height is None else 1000.0 * config.height,
         )  # fmt: skip
         for p in range(tracks.n_people)
     ]
