@@ -31,7 +31,7 @@ _LAZY = {
     "PoseMambaConfig": "posemamba_cli.model.config",
     "tune_runtime": "posemamba_cli.perf.runtime",
     "train_from_config": "posemamba_cli.train.run",
-    "infer": "posemamba_cli.pipeline.batch",
+    "infer": "posemamba_cli.pipeline.videos",
     "write_bvh": "posemamba_cli.export",
     "write_glb": "posemamba_cli.export",
     "export_result": "posemamba_cli.export",

@@ -16,8 +16,8 @@ import sys
 
 import numpy as np
 
-import posemamba_cli.pipeline.batch as batch
 import posemamba_cli.pipeline.models as models
+import posemamba_cli.pipeline.videos as batch
 
 RANK = int(os.environ.get("RANK", 0))
 

@@ -134,7 +134,7 @@ def test_an_interrupted_command_exits_as_a_shell_reports_it(how, code, capsys, m
     import signal
     import time
 
-    from posemamba_cli.pipeline import batch
+    from posemamba_cli.pipeline import videos as batch
     from posemamba_cli.pipeline.interrupts import terminate_as_interrupt
 
     def stopped_mid_run(*args, **kwargs):

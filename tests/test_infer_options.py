@@ -27,7 +27,7 @@ def captured(monkeypatch) -> list[InferConfig]:
         seen.append(config)
         raise posemamba_cli.errors.PoseMambaError("stopped by the test")
 
-    monkeypatch.setattr("posemamba_cli.pipeline.batch.infer_video", fake_infer_video)
+    monkeypatch.setattr("posemamba_cli.pipeline.videos.infer_video", fake_infer_video)
     monkeypatch.setattr("posemamba_cli.pipeline.models.check_models_present", lambda *a, **k: None)
     monkeypatch.setattr("posemamba_cli.pipeline.models.load_lifter_model", lambda *a, **k: None)
     return seen

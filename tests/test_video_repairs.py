@@ -208,7 +208,7 @@ def test_progress_total_is_known_or_open(inputs, tmp_path) -> None:
 
 
 def test_folders_take_images_and_raw_streams(inputs, tmp_path) -> None:
-    from posemamba_cli.pipeline.run import collect_videos
+    from posemamba_cli.pipeline.per_video import collect_videos
 
     for name in ("image.png", "image.jpg", "raw.h264", "joined.ts"):
         (tmp_path / name).write_bytes(inputs[name].read_bytes())

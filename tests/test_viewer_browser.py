@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from helpers.infer import write_clip_keypoints, write_small_lifter
 
-from posemamba_cli.pipeline.batch import infer
+from posemamba_cli.pipeline.videos import infer
 from posemamba_cli.video.synthetic import make_synthetic_clip
 from posemamba_cli.viewer.headless import console_errors, missing_browser, open_viewer, requested_urls, wait_drawn
 from posemamba_cli.viewer.page import write_viewer

@@ -58,10 +58,10 @@ def _parameters() -> list[inspect.Parameter]:
 
 def infer(**flags: Any) -> None:
     """Estimate 3D poses for every frame of each video into OUTPUT/<video>_posemamba/ (see the README)."""
-    from posemamba_cli.pipeline.batch import infer as run_infer
-    from posemamba_cli.pipeline.batch import world_settings
     from posemamba_cli.pipeline.distributed import world_from_env
     from posemamba_cli.pipeline.progress import summary_table, world_table
+    from posemamba_cli.pipeline.videos import infer as run_infer
+    from posemamba_cli.pipeline.videos import world_settings
     from posemamba_cli.pipeline.warning_lines import library_warnings_hidden
 
     inputs, output, keypoints = flags.pop("inputs"), flags.pop("output"), flags.pop("keypoints")

@@ -1,6 +1,6 @@
 """Many videos over several processes, GPUs or machines with torch.distributed (`torchrun ... infer folder/`).
 
-Every rank plans the same videos in the same order (`batch.plan_outputs`) and takes every `world_size`-th
+Every rank plans the same videos in the same order (`videos.plan_outputs`) and takes every `world_size`-th
 one from its rank (round robin), runs them, and sends its results to rank 0, which prints the one summary.
 Each result folder is staged and renamed into place only when complete, with its manifest written last,
 so a restarted run (the same command) passes over finished videos and redoes only the rest.

@@ -38,7 +38,7 @@ def fov_focal(width: int, fov_deg: float) -> float:
 
 def resolve_camera(width: int, height: int, focal_px: float | None = None, fov_deg: float | None = None) -> Camera:
     """The camera of a `width` x `height` video: `focal_px` if given, else from the horizontal `fov_deg`,
-    else the image diagonal. Values are checked by the caller (pipeline.batch.validate_options)."""
+    else the image diagonal. Values are checked by the caller (pipeline.videos.validate_options)."""
     if focal_px is not None:
         return Camera(width, height, float(focal_px), "--focal-px")
     if fov_deg is not None:
