@@ -73,11 +73,11 @@ def cpu_variant(request) -> str:
 
 @pytest.fixture(scope="module")
 def clip(request, tmp_path_factory):
-    """A synthetic walking figure (walk.mp4, 64 x 48) of the test module's N_FRAMES frames."""
+    """A synthetic walking figure (walk.mp4, 64 x 48) of the test module's N_FRAMES frames (at its FPS, if set)."""
     from posemamba_cli.video.synthetic import make_synthetic_clip
 
     return make_synthetic_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", request.module.N_FRAMES, width=64,
-                               height=48)
+                               height=48, fps=getattr(request.module, "FPS", 30.0))  # fmt: skip
 
 
 @pytest.fixture(scope="module")

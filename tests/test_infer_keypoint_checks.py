@@ -9,23 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.infer import run_cli, write_small_lifter
+from helpers.infer import run_cli
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.pipeline.tracks2d import Tracks2D
-from posemamba_cli.video.synthetic import SyntheticClip, make_synthetic_clip
+from posemamba_cli.video.synthetic import SyntheticClip
 
 N_FRAMES, FPS = 24, 10.0  # one second = 10 frames: --people all keeps tracks seen in at least 10 frames
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> SyntheticClip:
-    return make_synthetic_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", N_FRAMES, width=64, height=48, fps=FPS)
-
-
-@pytest.fixture(scope="module")
-def lifter_ckpt(tmp_path_factory) -> Path:
-    return write_small_lifter(tmp_path_factory.mktemp("ckpt") / "small.pth")
 
 
 def two_people(clip: SyntheticClip) -> Tracks2D:

@@ -17,22 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers.infer import run_cli, write_clip_keypoints, write_small_lifter
+from helpers.infer import run_cli, write_clip_keypoints
 
-from posemamba_cli.video.synthetic import SyntheticClip, make_synthetic_clip
+from posemamba_cli.video.synthetic import SyntheticClip
 
 N_FRAMES = 24
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> SyntheticClip:
-    return make_synthetic_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", N_FRAMES, width=64, height=48)
-
-
-@pytest.fixture(scope="module")
-def lifter_ckpt(tmp_path_factory) -> Path:
-    return write_small_lifter(tmp_path_factory.mktemp("ckpt") / "small.pth")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers.infer import TruthDetector
+from helpers.infer import ShadePose2D, TruthDetector
 
 from posemamba_cli.pipeline import InferConfig, infer_video
 from posemamba_cli.pipeline.stream import StageClock, run_stages
@@ -115,27 +115,6 @@ MISSED = range(8, 12)  # the walker is not detected
 BYSTANDER = range(14, 26)  # a second person stands in the corner
 
 
-class Pose2D:
-    """Keypoints computed from the image and the box (so a wrong frame or box pairing changes them)."""
-
-    def __init__(self) -> None:
-        self.crops = 0
-
-    def predict_many(self, images, boxes):
-        return [self.predict(i, b) for i, b in zip(images, boxes)]
-
-    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.crops += len(boxes)
-        out, scores = [], []
-        grid = np.linspace(0, 1, 17)[:, None]
-        for x1, y1, x2, y2 in boxes:
-            patch = image[int(y1) : max(int(y2), int(y1) + 1), int(x1) : max(int(x2), int(x1) + 1)]
-            shade = patch.mean() / 255.0
-            out.append(np.stack([x1 + (x2 - x1) * grid[:, 0], y1 + (y2 - y1) * (grid[:, 0] * shade)], -1))
-            scores.append(np.full(17, 0.5 + 0.4 * shade))
-        return np.array(out), np.array(scores)
-
-
 class Lifter:
     num_frame = 27
 
@@ -144,7 +123,7 @@ class Lifter:
 
 
 def _run(clip: SyntheticClip, out: Path, concurrent: bool, people: str, render: bool = True):
-    pose2d = Pose2D()
+    pose2d = ShadePose2D()
     # keep_fragments: the bystander, seen for under a second, stays a person of its own with --people all
     config = InferConfig(people=people, flip=False, render=render, sequential=not concurrent, keep_fragments=True)
     result = infer_video(clip.path, out, Lifter(), TruthDetector(clip, MISSED, BYSTANDER), pose2d, config=config)
@@ -185,7 +164,7 @@ def test_concurrent_outputs_equal_the_sequential_ones(clip: SyntheticClip, tmp_p
 
 
 def test_a_stage_error_leaves_no_output_and_no_thread(clip: SyntheticClip, tmp_path: Path) -> None:
-    class Broken(Pose2D):
+    class Broken(ShadePose2D):
         def predict(self, image, boxes):
             if self.crops > 10:
                 raise RuntimeError("2D model crashed")
