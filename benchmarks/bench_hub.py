@@ -2,6 +2,7 @@
 
     python benchmarks/bench_hub.py                    # PoseMamba-L (published layout) and HRNet-W48
     python benchmarks/bench_hub.py --models posemamba-l
+    python benchmarks/bench_hub.py --stall 1          # seconds until a server that goes silent is given up
 
 For each file: download through `http_download` (Range-capable local server, loopback, so this measures our
 client's overhead, not a network), SHA-256, and the structural check. Timings are printed, never asserted.
@@ -24,6 +25,35 @@ import torch
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
+
+
+class _Silent(_Quiet):
+    """Headers, then nothing: the client's stall timeout must fire."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        time.sleep(30)
+
+
+def bench_stall(stall: float) -> None:
+    """Seconds from the request to the one-line stall error, with `stall` seconds of silence allowed."""
+    from posemamba_cli.hub import DownloadError
+    from posemamba_cli.hub.http_fetch import Timeouts, http_download
+    from posemamba_cli.hub.progress import transfer_bar
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Silent)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with tempfile.TemporaryDirectory() as tmp, transfer_bar("stall", enabled=False) as bar:
+        t0 = time.perf_counter()
+        try:
+            http_download(f"http://127.0.0.1:{server.server_address[1]}/x", Path(tmp, "x.part"), label="x",
+                          timeouts=Timeouts(connect=2.0, stall=stall), retries=0, bar=bar)
+        except DownloadError as exc:
+            print(f"stall {stall:g} s: gave up after {time.perf_counter() - t0:.2f} s ({exc})")
+    server.shutdown()
 
 
 def _posemamba_l(path: Path) -> None:
@@ -49,14 +79,19 @@ MODELS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--stall", type=float, help="time the stall timeout instead (seconds of silence)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.stall is not None:
+        bench_stall(args.stall)
+        return
 
     from posemamba_cli.hub import Registry
     from posemamba_cli.hub.checksum import sha256_file
     from posemamba_cli.hub.http_fetch import Timeouts, http_download
     from posemamba_cli.hub.progress import transfer_bar
     from posemamba_cli.hub.structure import check_structure
+    from posemamba_cli.pretrained import fits
 
     with tempfile.TemporaryDirectory() as tmp:
         served, out = Path(tmp, "served"), Path(tmp, "out")
@@ -81,7 +116,7 @@ def main() -> None:
                 t1 = time.perf_counter()
                 assert sha256_file(part) == digest
                 t2 = time.perf_counter()
-                detail = check_structure(entry, part)
+                detail = check_structure(entry, part, fits)
                 t3 = time.perf_counter()
                 part.unlink()
                 mb = size / 1e6

@@ -92,7 +92,7 @@ def run_mode(args: argparse.Namespace) -> dict:
                         half=choice.half, fold=not args.no_fold)  # fmt: skip
     lifter = PoseMamba.from_preset(args.lifter).to(args.device).eval()
     config = InferConfig(device=args.device, batch_size=args.batch_size, render=not args.no_render,
-                         concurrent=args.mode == "concurrent")  # fmt: skip
+                         sequential=args.mode == "sequential")  # fmt: skip
     t0 = time.perf_counter()
     result = infer_video(clip.path, args.out / args.mode, lifter, detector, pose2d, config=config)
     total = time.perf_counter() - t0

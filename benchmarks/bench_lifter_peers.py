@@ -33,7 +33,7 @@ TUNING = tune_runtime()  # as the posemamba command does, before torch loads (li
 import torch
 
 from posemamba_cli.model.posemamba import PoseMamba
-from posemamba_cli.ops import get_backend
+from posemamba_cli.ops import get_backend, use_backend
 from posemamba_cli.ops.cpu_kernel import KernelUnavailable, supported_isas
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -52,11 +52,10 @@ class Entry:
     best: dict[int, float] = field(default_factory=dict)  # threads -> best seconds
 
     def run(self) -> float:
-        if self.scan_backend is not None:
-            self.model.set_scan_backend(self.scan_backend)
-        start = time.perf_counter()
-        self.model(self.x)
-        return time.perf_counter() - start
+        with use_backend(self.scan_backend or "auto"):
+            start = time.perf_counter()
+            self.model(self.x)
+            return time.perf_counter() - start
 
 
 def cpu_description() -> tuple[str, str]:

@@ -16,7 +16,7 @@ import time
 import torch
 
 from posemamba_cli.model.posemamba import PoseMamba, scan_orders_and_inverse
-from posemamba_cli.ops import cross_selective_scan, get_backend
+from posemamba_cli.ops import cross_selective_scan, get_backend, use_backend
 from posemamba_cli.perf.allocator import retain_freed_memory
 from posemamba_cli.train.losses import total_loss
 
@@ -58,16 +58,17 @@ def scan_step(backend: str, batch: int):
 def model_step(backend: str, batch: int, frames: int):
     """One PoseMamba-B training step."""
     torch.manual_seed(0)
-    model = PoseMamba.from_preset("B", num_frame=frames, scan_backend=backend).train()
+    model = PoseMamba.from_preset("B", num_frame=frames).train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, weight_decay=0.01)
     x = torch.randn(batch, frames, 17, 2) * 0.3
     y = torch.randn(batch, frames, 17, 3) * 0.2
     y = y - y[:, :, :1]
 
     def step() -> None:
-        loss, _ = total_loss(model(x), y, WEIGHTS)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        with use_backend(backend):
+            loss, _ = total_loss(model(x), y, WEIGHTS)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
         opt.step()
 
     return step

@@ -16,6 +16,7 @@ import time
 import torch
 
 from posemamba_cli.model.posemamba import PoseMamba
+from posemamba_cli.ops import use_backend
 from posemamba_cli.perf.allocator import retain_freed_memory
 from posemamba_cli.train.losses import total_loss
 
@@ -25,7 +26,7 @@ WEIGHTS = {"lambda_3d": 1.0, "lambda_scale": 0.5, "lambda_3d_velocity": 20.0, "l
 def bench(preset: str, batch: int, frames: int, steps: int, warmup: int, device: str, amp: bool,
           backend: str) -> dict:
     torch.manual_seed(0)
-    model = PoseMamba.from_preset(preset, num_frame=frames, scan_backend=backend).to(device).train()
+    model = PoseMamba.from_preset(preset, num_frame=frames).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-4, weight_decay=0.01)
     x = torch.randn(batch, frames, 17, 2, device=device) * 0.3
     y = torch.randn(batch, frames, 17, 3, device=device) * 0.2
@@ -33,7 +34,7 @@ def bench(preset: str, batch: int, frames: int, steps: int, warmup: int, device:
     use_amp = amp and device.startswith("cuda")
 
     def step() -> None:
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+        with use_backend(backend), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             pred = model(x)
         loss, _ = total_loss(pred.float(), y, WEIGHTS)
         opt.zero_grad(set_to_none=True)

@@ -121,17 +121,25 @@ def quiet_ultralytics_environment() -> bool:
 
 
 @dataclass(frozen=True)
-class LaunchInfo:
-    """torchrun's placement of this process; world 1 for a plain run."""
+class World:
+    """This process's place among torchrun's ranks (training and infer alike); a plain run is rank 0 of 1."""
 
-    world: int = 1
     rank: int = 0
+    world_size: int = 1
     local_rank: int = 0
 
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
 
-def launch_info() -> LaunchInfo:
-    """WORLD_SIZE, RANK, LOCAL_RANK as torchrun sets them (1, 0, 0 without torchrun)."""
-    return LaunchInfo(int(_get("WORLD_SIZE") or 1), int(_get("RANK") or 0), int(_get("LOCAL_RANK") or 0))
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def launch_info() -> World:
+    """RANK, WORLD_SIZE, LOCAL_RANK as torchrun sets them (0, 1, 0 without torchrun)."""
+    return World(int(_get("RANK") or 0), int(_get("WORLD_SIZE") or 1), int(_get("LOCAL_RANK") or 0))
 
 
 def current_values() -> list[tuple[str, str | None, str]]:

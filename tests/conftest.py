@@ -69,3 +69,20 @@ def cpu_variant(request) -> str:
     if not ok:
         pytest.skip(f"{name} unavailable here: {why}")
     return name
+
+
+@pytest.fixture(scope="module")
+def clip(request, tmp_path_factory):
+    """A synthetic walking figure (walk.mp4, 64 x 48) of the test module's N_FRAMES frames (at its FPS, if set)."""
+    from posemamba_cli.video.synthetic import make_synthetic_clip
+
+    return make_synthetic_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", request.module.N_FRAMES, width=64,
+                               height=48, fps=getattr(request.module, "FPS", 30.0))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lifter_ckpt(tmp_path_factory) -> Path:
+    """A small random PoseMamba checkpoint (27 frames)."""
+    from helpers.infer import write_small_lifter
+
+    return write_small_lifter(tmp_path_factory.mktemp("ckpt") / "small.pth")

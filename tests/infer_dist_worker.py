@@ -15,9 +15,10 @@ import signal
 import sys
 
 import numpy as np
+from helpers.infer import ShadePose2D
 
-import posemamba_cli.pipeline.batch as batch
 import posemamba_cli.pipeline.models as models
+import posemamba_cli.pipeline.videos as batch
 
 RANK = int(os.environ.get("RANK", 0))
 
@@ -36,17 +37,6 @@ class WholeFrameDetector:
             os.kill(os.getpid(), getattr(signal, "SIG" + os.environ.get("TEST_SIGNAL", "TERM")))
         h, w = frame.shape[:2]
         return np.array([[2.0, 2.0, w - 2.0, h - 2.0]]), np.array([0.9])
-
-
-class ShadePose2D:
-    """Keypoints spread over the box, shifted by the image's brightness (a function of the frame)."""
-
-    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        shade = image.mean() / 255.0
-        grid = np.linspace(0.1, 0.9, 17)
-        out = [np.stack([x1 + (x2 - x1) * grid, y1 + (y2 - y1) * (0.5 + 0.4 * shade * grid)], -1)
-               for x1, y1, x2, y2 in boxes]  # fmt: skip
-        return np.array(out).reshape(-1, 17, 2), np.full((len(boxes), 17), 0.8)
 
 
 def logged_infer_video(video, *args, **kwargs):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from posemamba_cli.model.posemamba import LIMB_PARENTS
 from posemamba_cli.ops import get_backend
-from posemamba_cli.ops.block_ops import _native_lib, conv3x3_silu, layer_norm_gate
+from posemamba_cli.ops.block_ops import _fused_backend, conv3x3_silu, layer_norm_gate
 
 
 def reference_conv(x, weight, bias, gather):
@@ -27,7 +27,7 @@ def test_conv3x3_silu_matches_float64(cpu_variant, b, f, J, D, parents):
                                                                                            dtype=torch.float64)
     gather = torch.tensor(parents)
     want_act, want_limb = reference_conv(x, weight, bias, gather)
-    assert _native_lib(cpu_variant, x.float(), width=D) is not None  # the C kernel of this build runs below
+    assert _fused_backend(cpu_variant, x.float(), width=D) is not None  # the C kernel of this build runs below
     act, limb = conv3x3_silu(x.float(), weight.float(), bias.float(), gather, backend=cpu_variant)
     scale = want_act.abs().max().item()
     torch.testing.assert_close(act.double(), want_act, rtol=1e-5, atol=1e-6 * scale)
@@ -55,13 +55,13 @@ def test_layer_norm_gate_matches_float64(cpu_variant, shape):
 def test_gradients_and_other_backends_take_the_composition():
     x = torch.randn(1, 4, 3, 16, requires_grad=True)
     weight, bias = torch.randn(16, 1, 3, 3), torch.randn(16)
-    assert _native_lib("auto", x, width=16) is None  # a gradient is wanted
+    assert _fused_backend("auto", x, width=16) is None  # a gradient is wanted
     act, limb = conv3x3_silu(x, weight, bias, torch.tensor([0, 0, 1]))
     (act.sum() + limb.sum()).backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     with torch.no_grad():
-        assert _native_lib("torch", x, width=16) is None and _native_lib("reference", x, width=16) is None
-        assert _native_lib("auto", x.double(), width=16) is None
+        assert _fused_backend("torch", x, width=16) is None and _fused_backend("reference", x, width=16) is None
+        assert _fused_backend("auto", x.double(), width=16) is None
         if get_backend("cpu").availability()[0]:  # the same call without a gradient: native
-            assert _native_lib("auto", x, width=16) is not None
-        assert _native_lib("auto", x, width=6) is None  # 6 channels: no whole vectors in any build
+            assert _fused_backend("auto", x, width=16) is not None
+        assert _fused_backend("auto", x, width=6) is None  # 6 channels: no whole vectors in any build

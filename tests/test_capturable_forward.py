@@ -12,6 +12,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from posemamba_cli import PoseMamba
 from posemamba_cli.model.posemamba import scan_orders_and_inverse
+from posemamba_cli.ops import use_backend
 
 SORTS = ("sort", "argsort", "topk", "randperm")
 
@@ -50,8 +51,9 @@ def forward_ops(model: PoseMamba, x: torch.Tensor, grad: bool) -> list[str]:
 @pytest.mark.parametrize("backend", ["auto", "torch"])
 def test_forward_makes_no_index_tensor_and_sorts_nothing(frames, grad, backend):
     torch.manual_seed(0)
-    model = PoseMamba(num_frame=9, dim_feat=16, depth=2, scan_backend=backend).eval()
-    seen = forward_ops(model, torch.randn(2, frames, 17, 2), grad)
+    model = PoseMamba(num_frame=9, dim_feat=16, depth=2).eval()
+    with use_backend(backend):
+        seen = forward_ops(model, torch.randn(2, frames, 17, 2), grad)
     assert seen == [], f"forward made index tensors / sorted: {sorted(set(seen))}"
 
 

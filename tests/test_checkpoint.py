@@ -120,6 +120,10 @@ def test_checkpoints_written_with_a_dict_config_still_load(tmp_path):
     x = torch.randn(1, 9, 17, 2)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    # files that stored the scan backend (a runtime choice now: ops.use_backend) load the same model
+    torch.save({"format": "posemamba-cli/1", "config": {**old, "scan_backend": "torch"}, "model": model.state_dict()},
+               tmp_path / "b.pt")
+    assert load_lifter(tmp_path / "b.pt").config == PoseMambaConfig(**old)
     torch.save({"format": "posemamba-cli/1", "config": {**old, "heads": 4}, "model": model.state_dict()},
                tmp_path / "future.pt")
     with pytest.raises(CheckpointError, match="heads"):
@@ -151,3 +155,36 @@ def test_from_pretrained_resolves_registry_names_in_the_weights_folder(tmp_path)
     loaded = PoseMamba.from_pretrained("posemamba-s", weights_dir=tmp_path, offline=True)
     assert loaded.config == model.config and not loaded.training
     assert load_lifter("posemamba-s", weights_dir=tmp_path, offline=True).config == model.config
+
+
+def test_what_is_wrong_with_a_checkpoint_is_said_and_names_the_file(tmp_path, monkeypatch):
+    (tmp_path / "w").mkdir()
+    with pytest.raises(CheckpointError, match=r"checkpoint .*w is a folder, not a file"):
+        load_lifter(tmp_path / "w")
+    (tmp_path / "plain.pkl").write_bytes(pickle.dumps({"weights": [1.0, 2.0]}))
+    with pytest.raises(CheckpointError, match=r"plain.pkl: a plain Python pickle \(dict\), not a PyTorch checkpoint"):
+        load_lifter(tmp_path / "plain.pkl")
+    model = PoseMamba(num_frame=27, dim_feat=16, depth=1)
+    whole = save_checkpoint(tmp_path / "whole.pt", model).read_bytes()
+    (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(CheckpointError, match="cut.pt: a damaged or truncated zip archive"):
+        load_lifter(tmp_path / "cut.pt")
+    torch.save({"encoder.weight": torch.zeros(3, 3)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=r"other.pt: not a PoseMamba state dict \(it has no 'Temporal_pos_embed'"):
+        load_lifter(tmp_path / "other.pt")
+    state = model.state_dict()
+    state["Temporal_pos_embed"] = torch.zeros(5)
+    torch.save(state, tmp_path / "shapes.pt")
+    with pytest.raises(CheckpointError, match="shapes.pt: not a PoseMamba state dict .its tensors do not have"):
+        load_lifter(tmp_path / "shapes.pt")
+
+    long = ("PytorchStreamReader failed locating file data.pkl: file not found. " * 4).strip()
+
+    def fails(*args, **kwargs):
+        raise RuntimeError(long + "\nsecond line")
+
+    monkeypatch.setattr(torch, "load", fails)
+    with pytest.raises(CheckpointError) as err:
+        load_lifter(tmp_path / "whole.pt")
+    reason = str(err.value).split("(", 1)[1]
+    assert reason.endswith("file not found.)") and "second line" not in reason and len(reason) <= 202

@@ -125,3 +125,47 @@ def test_user_errors_are_one_line_and_exit_2(files, argv, env, needle, capsys, m
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert needle in lines[0], err
+
+
+@pytest.mark.parametrize("how,code", [("SIGTERM", 143), ("Ctrl-C", 130)])
+def test_an_interrupted_command_exits_as_a_shell_reports_it(how, code, capsys, monkeypatch):
+    """SIGTERM (turned into an interrupt so that the run unwinds) exits 128 + 15; Ctrl-C stays 130."""
+    import os
+    import signal
+    import time
+
+    from posemamba_cli.pipeline import videos as batch
+    from posemamba_cli.pipeline.interrupts import terminate_as_interrupt
+
+    def stopped_mid_run(*args, **kwargs):
+        with terminate_as_interrupt():
+            if how == "SIGTERM":
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises before this ends
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "infer", stopped_mid_run)
+    monkeypatch.chdir(ROOT)
+    exit_code, err = _run_main(["infer", "demo_videos/walk.mp4", "-o", "unused"], capsys, monkeypatch)
+    assert exit_code == code and "Traceback" not in err, err
+
+
+def test_root_and_eval_help_name_what_they_offer():
+    root = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert root.exit_code == 0 and "<bool>" not in root.output
+    assert "--version Show the version and exit." in " ".join(root.output.split())
+    eval_help = CliRunner().invoke(app, ["eval", "--help"], env={"COLUMNS": "200"})
+    first = " ".join(eval_help.output.split())
+    assert "Human3.6M" in first and "MPI-INF-3DHP" in first and "<bool>" not in first
+    assert "MPI-INF-3DHP" in " ".join(root.output.split())  # the command list names both benchmarks
+
+
+def test_a_protocol_4_checkpoint_is_one_line_without_torch_warnings(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    model = PoseMamba(num_frame=27, dim_feat=16, depth=1)
+    ckpt = tmp_path / "p4.pth.tr"
+    torch.save({"min_loss": np.float64(1.0), "model_pos": model.state_dict()}, ckpt, pickle_protocol=4)
+    code, err = _run_main(["eval", "-k", str(ckpt), "-d", str(tmp_path / "none.pkl")], capsys, monkeypatch)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "p4.pth.tr: saved with pickle protocol 4 or newer" in lines[0], err

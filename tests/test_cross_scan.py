@@ -10,7 +10,7 @@ import torch
 from posemamba_cli import PoseMamba
 from posemamba_cli.model.config import PoseMambaConfig
 from posemamba_cli.model.posemamba import BiSTSSM, scan_orders
-from posemamba_cli.ops import cross_selective_scan, get_backend
+from posemamba_cli.ops import cross_selective_scan, get_backend, use_backend
 
 
 def make_inputs(batch, K, dim, rank, n_state, f, J, channels_last, seed=0):
@@ -181,13 +181,13 @@ def test_fused_backward_leaves_a_detached_source_alone(cpu_variant):
 def test_model_training_takes_the_fused_backward(cpu_variant):
     """PoseMamba in training: every cross scan runs the fused backward, and the parameter gradients equal the
     composed path's."""
-    config = PoseMambaConfig(num_frame=9, dim_feat=16, depth=2, scan_backend=cpu_variant)  # Di = 32: every build
+    config = PoseMambaConfig(num_frame=9, dim_feat=16, depth=2)  # Di = 32: every build
     grads = {}
     for fused in (True, False):
         torch.manual_seed(0)
         model = PoseMamba(config).train()
         x = torch.randn(2, 9, 17, 2)
-        with training_path(cpu_variant, fused) as calls:
+        with training_path(cpu_variant, fused) as calls, use_backend(cpu_variant):
             model(x).square().mean().backward()
         scans = sum(isinstance(m, BiSTSSM) for m in model.modules())
         assert len(calls) == (scans if fused else 0) and scans > 0

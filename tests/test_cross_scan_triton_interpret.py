@@ -133,23 +133,24 @@ def _run_model() -> dict[str, float]:
     import torch
 
     from posemamba_cli import PoseMamba
-    from posemamba_cli.ops import register_backend
+    from posemamba_cli.ops import register_backend, use_backend
     from posemamba_cli.ops.scan_triton import TritonBackend
 
     interpreted = lambda: TritonBackend(interpret=True, chunk=16, block_d=16, segments=1)  # noqa: E731
     register_backend("triton-interpret", interpreted, priority=-1)
     torch.manual_seed(0)
-    model = PoseMamba(num_frame=2, dim_feat=8, depth=1, d_state=4, drop_path_rate=0.0, scan_backend="reference")
+    model = PoseMamba(num_frame=2, dim_feat=8, depth=1, d_state=4, drop_path_rate=0.0)
     model = model.double()
     x = torch.randn(1, 2, 17, 2, dtype=torch.float64)
     weight = torch.randn(1, 2, 17, 3, dtype=torch.float64)
-    (model(x) * weight).sum().backward()
-    y_ref = model(x).detach()
+    with use_backend("reference"):
+        (model(x) * weight).sum().backward()
+        y_ref = model(x).detach()
     ref = {n: p.grad.clone() for n, p in model.named_parameters()}
     model.zero_grad()
-    model.float().set_scan_backend("triton-interpret")
-    y = model(x.float())
-    (y.double() * weight).sum().backward()
+    with use_backend("triton-interpret"):
+        y = model.float()(x.float())
+        (y.double() * weight).sum().backward()
     got = {n: p.grad for n, p in model.named_parameters()}
     return _errors(y.detach(), got, y_ref, ref)
 

@@ -77,7 +77,7 @@ def test_malicious_detector_is_refused_and_never_runs(monkeypatch, capsys, tmp_p
 
 
 def test_web_page_and_garbage_are_named(tmp_path: Path) -> None:
-    from posemamba_cli.people.safe_weights import check_detector_weights
+    from posemamba_cli.io.safe_weights import check_detector_weights
 
     page = tmp_path / "yolo11n.pt"
     page.write_text("<!DOCTYPE html>\n<html><body>Quota exceeded</body></html>")
@@ -99,6 +99,6 @@ def test_lifter_checkpoint_that_is_a_web_page(tmp_path: Path) -> None:
 
 
 def test_real_yolo_checkpoint_passes(yolo_pose_weights: Path) -> None:
-    from posemamba_cli.people.safe_weights import check_detector_weights
+    from posemamba_cli.io.safe_weights import check_detector_weights
 
     check_detector_weights(yolo_pose_weights)  # a genuine ultralytics file is accepted

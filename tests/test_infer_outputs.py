@@ -5,24 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from helpers.infer import run_cli, write_clip_keypoints, write_small_lifter
+from helpers.infer import TruthDetector, TruthPose2D, run_cli, write_clip_keypoints
 
-from posemamba_cli.video.synthetic import SyntheticClip, make_synthetic_clip
+from posemamba_cli.video.synthetic import SyntheticClip
 
 N_FRAMES = 24
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> SyntheticClip:
-    return make_synthetic_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", N_FRAMES, width=64, height=48)
-
-
-@pytest.fixture(scope="module")
-def lifter_ckpt(tmp_path_factory) -> Path:
-    return write_small_lifter(tmp_path_factory.mktemp("ckpt") / "small.pth")
 
 
 @pytest.fixture(scope="module")
@@ -87,27 +76,6 @@ def test_the_data_loss_commands_keep_every_file(monkeypatch, capsys, tmp_path, c
     assert not list(tmp_path.glob("**/.*.part")) and not list(tmp_path.glob("**/.*.old"))
 
 
-class _Finder:
-    """A detector finding the synthetic figure in every frame (by its known keypoints)."""
-
-    def __init__(self, clip: SyntheticClip) -> None:
-        self.clip, self.t = clip, -1
-
-    def __call__(self, frame):
-        self.t = (self.t + 1) % N_FRAMES
-        k = self.clip.keypoints2d_coco[self.t]
-        return np.concatenate([k.min(0) - 2, k.max(0) + 2])[None], np.array([0.9])
-
-
-class _TruePose:
-    def __init__(self, clip: SyntheticClip) -> None:
-        self.clip, self.t = clip, -1
-
-    def predict(self, image, boxes):
-        self.t = (self.t + 1) % N_FRAMES
-        return self.clip.keypoints2d_coco[self.t][None].repeat(len(boxes), 0), np.full((len(boxes), 17), 0.9)
-
-
 def test_equal_stems_get_their_own_folders(monkeypatch, capsys, tmp_path, clip, lifter_ckpt):
     import posemamba_cli
     from posemamba_cli.pipeline import is_finished, plan_outputs
@@ -117,8 +85,8 @@ def test_equal_stems_get_their_own_folders(monkeypatch, capsys, tmp_path, clip, 
         shutil.copy(clip.path, tmp_path / sub / "clip.mp4")
     stand_in = tmp_path / "stand_in.pt"
     stand_in.write_bytes(b"")  # loaders are replaced below; the files only have to exist
-    monkeypatch.setattr("posemamba_cli.pipeline.models.load_detector", lambda *a, **k: _Finder(clip))
-    monkeypatch.setattr("posemamba_cli.pipeline.models.load_pose2d", lambda *a, **k: _TruePose(clip))
+    monkeypatch.setattr("posemamba_cli.pipeline.models.load_detector", lambda *a, **k: TruthDetector(clip))
+    monkeypatch.setattr("posemamba_cli.pipeline.models.load_pose2d", lambda *a, **k: TruthPose2D(clip))
     videos = [tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4"]
     results = posemamba_cli.infer(videos, tmp_path / "out", lifter=str(lifter_ckpt), detector=str(stand_in),
                                   pose2d=str(stand_in), device="cpu", render=False, quiet=True)  # fmt: skip
@@ -163,10 +131,10 @@ def test_missing_models_are_listed_in_one_message(monkeypatch, capsys, tmp_path,
     # online, but every download fails (no network): the same complete list, with the reason
     from posemamba_cli.errors import PoseMambaError
 
-    def no_network(name, **kwargs):
-        raise PoseMambaError(f"{name}: cannot reach the download server (Temporary failure in name resolution)")
+    def no_network(entry, folder, **kwargs):
+        raise PoseMambaError(f"{entry.name}: cannot reach the download server (Temporary failure in name resolution)")
 
-    monkeypatch.setattr("posemamba_cli.hub.resolve_weights", no_network)
+    monkeypatch.setattr("posemamba_cli.hub.fetch_entry", no_network)
     code, _, err = run_cli(monkeypatch, capsys, *args)
     text = " ".join(err.split())
     assert code == 2 and "could not be downloaded" in text and "name resolution" in text
@@ -181,8 +149,8 @@ def test_one_failing_video_does_not_stop_the_others(monkeypatch, tmp_path, clip,
     bad.write_text("not a video")
     stand_in = tmp_path / "stand_in.pt"
     stand_in.write_bytes(b"")
-    monkeypatch.setattr("posemamba_cli.pipeline.models.load_detector", lambda *a, **k: _Finder(clip))
-    monkeypatch.setattr("posemamba_cli.pipeline.models.load_pose2d", lambda *a, **k: _TruePose(clip))
+    monkeypatch.setattr("posemamba_cli.pipeline.models.load_detector", lambda *a, **k: TruthDetector(clip))
+    monkeypatch.setattr("posemamba_cli.pipeline.models.load_pose2d", lambda *a, **k: TruthPose2D(clip))
     results = posemamba_cli.infer([bad, clip.path], tmp_path / "out", lifter=str(lifter_ckpt), detector=str(stand_in),
                                   pose2d=str(stand_in), device="cpu", render=False, quiet=True)  # fmt: skip
     assert [r.status for r in results] == ["failed", "done"]

@@ -8,56 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers.infer import run_cli, write_clip_keypoints, write_small_lifter
+from helpers.infer import TruthDetector, TruthPose2D, run_cli, write_clip_keypoints
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.pipeline import InferConfig, infer_video
 from posemamba_cli.video import probe_video
-from posemamba_cli.video.synthetic import SyntheticClip, make_synthetic_clip
+from posemamba_cli.video.synthetic import SyntheticClip
 
 N_FRAMES = 40
 MISSED = range(10, 15)  # frames where the detector finds nobody
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> SyntheticClip:
-    return make_synthetic_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", N_FRAMES, width=64, height=48)
-
-
-class ScriptedDetector:
-    """Finds the figure by its ground truth, frame after frame; misses it in MISSED; optional second person."""
-
-    def __init__(self, clip: SyntheticClip, second: bool = False) -> None:
-        self.clip, self.second, self.t = clip, second, -1
-
-    def box(self, t: int) -> np.ndarray:
-        k = self.clip.keypoints2d_coco[t]
-        return np.concatenate([k.min(0) - 2, k.max(0) + 2])
-
-    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        assert frame.shape == (self.clip.height, self.clip.width, 3)
-        self.t += 1
-        boxes = [] if self.t in MISSED else [self.box(self.t)]
-        if self.second:
-            boxes.append(np.array([2.0, 30, 8, 46]))  # a small bystander, always there
-        return np.array(boxes).reshape(-1, 4), np.full(len(boxes), 0.9)
-
-
-class ScriptedPose2D:
-    """Returns the true COCO-17 keypoints of whichever frame the box belongs to (by its box)."""
-
-    def __init__(self, detector: ScriptedDetector) -> None:
-        self.detector = detector
-        self.calls = 0
-
-    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.calls += 1
-        out = []
-        for b in boxes:
-            t = min(range(N_FRAMES), key=lambda i: np.abs(self.detector.box(i) - b).sum())
-            out.append(self.detector.clip.keypoints2d_coco[t] if np.abs(self.detector.box(t) - b).sum() < 1e-2 else
-                       np.tile((b[:2] + b[2:]) / 2, (17, 1)))  # fmt: skip
-        return np.array(out), np.full((len(boxes), 17), 0.8)
 
 
 class PerFrameLifter:
@@ -70,15 +29,15 @@ class PerFrameLifter:
 
 
 def test_video_runs_end_to_end_with_injected_stages(clip: SyntheticClip, tmp_path: Path) -> None:
-    detector = ScriptedDetector(clip)
-    pose2d = ScriptedPose2D(detector)
+    detector = TruthDetector(clip, MISSED)
+    pose2d = TruthPose2D(clip)
     result = infer_video(clip.path, tmp_path / "out", PerFrameLifter(), detector, pose2d,
                          config=InferConfig(flip=False))
     folder = tmp_path / "out" / "walk_posemamba"
     assert result.output_dir == folder and result.n_frames == N_FRAMES and result.n_people == 1
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["keypoints_2d.npz", "pose3d.npz", "pose3d.json", "overlay.mp4", "skeleton3d.mp4", "side_by_side.mp4",
-         "posemamba_manifest.json"]
+         "viewer.html", "posemamba_manifest.json"]
     )
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["walk_posemamba"]  # no staging folder left
     assert pose2d.calls == N_FRAMES - len(MISSED)
@@ -122,8 +81,8 @@ def test_video_runs_end_to_end_with_injected_stages(clip: SyntheticClip, tmp_pat
 
 
 def test_people_all_lifts_every_track(clip: SyntheticClip, tmp_path: Path) -> None:
-    detector = ScriptedDetector(clip, second=True)
-    result = infer_video(clip.path, tmp_path, PerFrameLifter(), detector, ScriptedPose2D(detector),
+    detector = TruthDetector(clip, MISSED, range(N_FRAMES))
+    result = infer_video(clip.path, tmp_path, PerFrameLifter(), detector, TruthPose2D(clip),
                          config=InferConfig(people="all", render=False))  # fmt: skip
     assert result.n_people == 2
     data = np.load(result.output_dir / "pose3d.npz")
@@ -134,16 +93,11 @@ def test_people_all_lifts_every_track(clip: SyntheticClip, tmp_path: Path) -> No
 def test_nobody_found_writes_nothing(clip: SyntheticClip, tmp_path: Path) -> None:
     nobody = lambda frame: (np.zeros((0, 4)), np.zeros(0))  # noqa: E731
     with pytest.raises(PoseMambaError, match="nobody"):
-        infer_video(clip.path, tmp_path, PerFrameLifter(), nobody, ScriptedPose2D(ScriptedDetector(clip)))
+        infer_video(clip.path, tmp_path, PerFrameLifter(), nobody, TruthPose2D(clip))
     assert list(tmp_path.iterdir()) == []
 
 
 # --- through the command line ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def lifter_ckpt(tmp_path_factory) -> Path:
-    return write_small_lifter(tmp_path_factory.mktemp("ckpt") / "small.pth")
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +118,8 @@ def test_cli_keypoints_with_a_real_lifter(monkeypatch, capsys, clip, lifter_ckpt
     assert cam.shape == (N_FRAMES, 17, 3) and np.isfinite(cam).all()
     assert data["interpolated"][0].tolist() == [t in MISSED for t in range(N_FRAMES)]
     # the CLI computes exactly what the library chain computes with the same model
+    from posemamba_cli import load_lifter
     from posemamba_cli.lift.track import lift_track
-    from posemamba_cli.model.checkpoint import load_lifter
     from posemamba_cli.pipeline import load_keypoints
 
     tracks = load_keypoints(keypoint_file, N_FRAMES).filled()
@@ -236,22 +190,22 @@ def test_demo_clip_matches_its_ground_truth() -> None:
 
 
 def test_failure_while_writing_keeps_the_previous_results(clip: SyntheticClip, tmp_path: Path, monkeypatch) -> None:
-    detector = ScriptedDetector(clip)
-    first = infer_video(clip.path, tmp_path, PerFrameLifter(), detector, ScriptedPose2D(detector),
+    detector = TruthDetector(clip, MISSED)
+    first = infer_video(clip.path, tmp_path, PerFrameLifter(), detector, TruthPose2D(clip),
                         config=InferConfig(render=False))  # fmt: skip
     before = {p.name: p.read_bytes() for p in first.output_dir.iterdir()}
     calls = [0]
 
-    def broken_render(self, poses, interpolated=None, slots=None, labels=None):
+    def broken_render(self, poses, interpolated=None, people=None, labels=None, trails=None):
         calls[0] += 1
         if calls[0] > 5:
             raise RuntimeError("disk full")
         return self.background.copy()
 
-    monkeypatch.setattr("posemamba_cli.render.view3d.SkeletonView3D.render", broken_render)
-    detector = ScriptedDetector(clip)
+    monkeypatch.setattr("posemamba_cli.render.view3d.SkeletonView3D.render_world", broken_render)
+    detector = TruthDetector(clip, MISSED)
     with pytest.raises(RuntimeError, match="disk full"):
-        infer_video(clip.path, tmp_path, PerFrameLifter(), detector, ScriptedPose2D(detector), overwrite=True)
+        infer_video(clip.path, tmp_path, PerFrameLifter(), detector, TruthPose2D(clip), overwrite=True)
     assert [p.name for p in tmp_path.iterdir()] == ["walk_posemamba"]  # no staging folder left behind
     assert {p.name: p.read_bytes() for p in first.output_dir.iterdir()} == before
 
@@ -274,7 +228,7 @@ def test_inputs_files_and_folders(tmp_path: Path) -> None:
 
 
 def test_batched_2d_stage_gives_the_same_rows(clip: SyntheticClip, tmp_path: Path) -> None:
-    class Batched(ScriptedPose2D):
+    class Batched(TruthPose2D):
         batches: list[int] = []
 
         def predict_many(self, images, boxes):
@@ -282,9 +236,9 @@ def test_batched_2d_stage_gives_the_same_rows(clip: SyntheticClip, tmp_path: Pat
             return [self.predict(i, b) for i, b in zip(images, boxes)]
 
     outs = []
-    for cls, name in ((ScriptedPose2D, "plain"), (Batched, "batched")):
-        detector = ScriptedDetector(clip)
-        r = infer_video(clip.path, tmp_path / name, PerFrameLifter(), detector, cls(detector),
+    for cls, name in ((TruthPose2D, "plain"), (Batched, "batched")):
+        detector = TruthDetector(clip, MISSED)
+        r = infer_video(clip.path, tmp_path / name, PerFrameLifter(), detector, cls(clip),
                         config=InferConfig(render=False))  # fmt: skip
         outs.append(np.load(r.output_dir / "keypoints_2d.npz")["people_keypoints"])
     np.testing.assert_array_equal(outs[0], outs[1])

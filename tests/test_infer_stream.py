@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.infer import ShadePose2D, TruthDetector
 
 from posemamba_cli.pipeline import InferConfig, infer_video
 from posemamba_cli.pipeline.stream import StageClock, run_stages
 from posemamba_cli.video import read_frames
-from posemamba_cli.video.synthetic import SyntheticClip, make_synthetic_clip
+from posemamba_cli.video.synthetic import SyntheticClip
 
 # --- the stage runner ------------------------------------------------------------------------------
 
@@ -57,12 +58,15 @@ def test_queues_are_bounded() -> None:
             produced.append(i)
             yield i
 
+    bound = 1 + 2 * 2 + 2 + 1  # one item consumed, two queues of 2, one in each thread's hands, one blocked in put
     stream = run_stages(source(), [("double", doubled)], queue_size=2)
     assert next(stream) == 0
-    time.sleep(0.3)  # let the source run as far ahead as the queues allow
-    # one item consumed, two queues of 2, one item in each thread's hands, the one blocked in put
-    assert len(produced) <= 1 + 2 * 2 + 2 + 1
-    stream.close()
+    deadline = time.monotonic() + 10
+    while len(produced) < 2 and time.monotonic() < deadline:  # the producer runs ahead of the consumer...
+        time.sleep(0.01)
+    time.sleep(0.3)  # ...as far as the queues allow
+    assert 2 <= len(produced) <= bound
+    assert [0, *stream] == [2 * i for i in range(100)] and produced == list(range(100))  # and on to the end
 
 
 def _endless(closed: threading.Event):
@@ -111,47 +115,6 @@ MISSED = range(8, 12)  # the walker is not detected
 BYSTANDER = range(14, 26)  # a second person stands in the corner
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> SyntheticClip:
-    return make_synthetic_clip(tmp_path_factory.mktemp("clip") / "walk.mp4", N_FRAMES, width=64, height=48)
-
-
-class Detector:
-    """The walker's true box (missed in MISSED) and a bystander's in BYSTANDER, frame after frame."""
-
-    def __init__(self, clip: SyntheticClip) -> None:
-        self.clip, self.t = clip, -1
-
-    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.t += 1
-        k = self.clip.keypoints2d_coco[self.t]
-        boxes = [] if self.t in MISSED else [np.concatenate([k.min(0) - 2, k.max(0) + 2])]
-        if self.t in BYSTANDER:
-            boxes.append(np.array([2.0, 30, 8, 46]))
-        return np.array(boxes).reshape(-1, 4), np.full(len(boxes), 0.9)
-
-
-class Pose2D:
-    """Keypoints computed from the image and the box (so a wrong frame or box pairing changes them)."""
-
-    def __init__(self) -> None:
-        self.crops = 0
-
-    def predict_many(self, images, boxes):
-        return [self.predict(i, b) for i, b in zip(images, boxes)]
-
-    def predict(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self.crops += len(boxes)
-        out, scores = [], []
-        grid = np.linspace(0, 1, 17)[:, None]
-        for x1, y1, x2, y2 in boxes:
-            patch = image[int(y1) : max(int(y2), int(y1) + 1), int(x1) : max(int(x2), int(x1) + 1)]
-            shade = patch.mean() / 255.0
-            out.append(np.stack([x1 + (x2 - x1) * grid[:, 0], y1 + (y2 - y1) * (grid[:, 0] * shade)], -1))
-            scores.append(np.full(17, 0.5 + 0.4 * shade))
-        return np.array(out), np.array(scores)
-
-
 class Lifter:
     num_frame = 27
 
@@ -160,10 +123,10 @@ class Lifter:
 
 
 def _run(clip: SyntheticClip, out: Path, concurrent: bool, people: str, render: bool = True):
-    pose2d = Pose2D()
+    pose2d = ShadePose2D()
     # keep_fragments: the bystander, seen for under a second, stays a person of its own with --people all
-    config = InferConfig(people=people, flip=False, render=render, concurrent=concurrent, keep_fragments=True)
-    result = infer_video(clip.path, out, Lifter(), Detector(clip), pose2d, config=config)
+    config = InferConfig(people=people, flip=False, render=render, sequential=not concurrent, keep_fragments=True)
+    result = infer_video(clip.path, out, Lifter(), TruthDetector(clip, MISSED, BYSTANDER), pose2d, config=config)
     return result, pose2d
 
 
@@ -201,14 +164,15 @@ def test_concurrent_outputs_equal_the_sequential_ones(clip: SyntheticClip, tmp_p
 
 
 def test_a_stage_error_leaves_no_output_and_no_thread(clip: SyntheticClip, tmp_path: Path) -> None:
-    class Broken(Pose2D):
+    class Broken(ShadePose2D):
         def predict(self, image, boxes):
             if self.crops > 10:
                 raise RuntimeError("2D model crashed")
             return super().predict(image, boxes)
 
-    config = InferConfig(people="all", render=False, concurrent=True)
+    config = InferConfig(people="all", render=False)
     with pytest.raises(RuntimeError, match="2D model crashed"):
-        infer_video(clip.path, tmp_path / "out", Lifter(), Detector(clip), Broken(), config=config)
+        detector = TruthDetector(clip, MISSED, BYSTANDER)
+        infer_video(clip.path, tmp_path / "out", Lifter(), detector, Broken(), config=config)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
     assert not [t for t in threading.enumerate() if t.name.startswith("posemamba-")]

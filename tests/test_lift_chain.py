@@ -192,7 +192,7 @@ def test_known_3d_comes_back_through_the_chain(n: int, num_frame: int) -> None:
 
 def test_real_lifter_any_length_and_equivariance(shared_dir) -> None:
     ckpt = shared_dir / "fixtures/posemamba/tiny_checkpoint.pth"
-    from posemamba_cli.model.checkpoint import load_lifter
+    from posemamba_cli import load_lifter
 
     model = load_lifter(ckpt)
     assert model.config.num_frame == 27

@@ -12,7 +12,7 @@ import torch
 
 from posemamba_cli import PoseMamba
 from posemamba_cli.model.cuda_graph import GraphedForward, capture_forward
-from posemamba_cli.ops import get_backend
+from posemamba_cli.ops import get_backend, use_backend
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
@@ -36,10 +36,10 @@ def test_fused_model_forward_and_gradients_match_the_composed_op():
     weight = torch.randn(2, 243, 17, 3, device="cuda")
     runs = {}
     for backend in ("auto", "torch"):
-        model.set_scan_backend(backend)
         model.zero_grad()
-        y = model(x)
-        (y * weight).sum().backward()
+        with use_backend(backend):
+            y = model(x)
+            (y * weight).sum().backward()
         runs[backend] = (y.detach(), {n: p.grad.clone() for n, p in model.named_parameters()})
     close(runs["auto"][0], runs["torch"][0], 1e-3, "y")
     for name, g in runs["torch"][1].items():

@@ -7,6 +7,7 @@ import torch
 
 from posemamba_cli import PoseMamba, load_lifter
 from posemamba_cli.model.checkpoint import count_parameters
+from posemamba_cli.ops import use_backend
 
 TRUE_COUNTS = {"S": 1_470_211, "B": 4_742_659, "L": 9_450_499}
 
@@ -32,10 +33,10 @@ def test_preset_state_dict_matches_manifest(shared_dir, preset):
 
 @pytest.mark.parametrize("backend", ["reference", "cpu", "torch"])
 def test_tiny_checkpoint_reproduces_outputs(fixtures, backend):
-    model = load_lifter(fixtures["root"] / "tiny_checkpoint.pth", scan_backend=backend)
+    model = load_lifter(fixtures["root"] / "tiny_checkpoint.pth")
     assert (model.config.num_frame, model.config.dim_feat, model.config.depth) == (27, 16, 2)
     io = fixtures["io"]
-    with torch.no_grad():
+    with torch.no_grad(), use_backend(backend):
         torch.testing.assert_close(model(io["x"]), io["y"], atol=5e-5, rtol=0)
         torch.testing.assert_close(model(io["x_short"]), io["y_short"], atol=5e-5, rtol=0)
 
@@ -79,9 +80,10 @@ def test_intermediates_match_step_by_step(fixtures):
 @pytest.mark.parametrize("mode,key", [("published", "grads_official"), ("full", "grads_plain_autograd")])
 @pytest.mark.parametrize("backend", ["cpu", "reference"])
 def test_gradients_match_published_and_plain_autograd(fixtures, mode, key, backend):
-    model = load_lifter(fixtures["root"] / "tiny_checkpoint.pth", limb_grad=mode, scan_backend=backend)
+    model = load_lifter(fixtures["root"] / "tiny_checkpoint.pth", limb_grad=mode)
     x = fixtures["io"]["x"].clone().requires_grad_(True)
-    (model(x) * fixtures["grads"]["w"]).sum().backward()
+    with use_backend(backend):
+        (model(x) * fixtures["grads"]["w"]).sum().backward()
     params = dict(model.named_parameters())
     want_all = fixtures["grads"][key]
     assert set(want_all) == set(params) | {"<input x>"}
@@ -111,12 +113,13 @@ def test_inference_path_equals_autograd_path_at_full_size(backend):
     """The no-grad forward (split in_proj, in-place SiLU/GELU/gate, fused CPU scan) computes what the
     autograd forward does, at PoseMamba-B's width and a full 243-frame clip (two blocks to keep it quick)."""
     torch.manual_seed(0)
-    model = PoseMamba.from_preset("B", depth=1, scan_backend=backend).eval()
+    model = PoseMamba.from_preset("B", depth=1).eval()
     for p in model.parameters():  # random, not the zero/one defaults, so every term matters
         p.data.add_(torch.randn_like(p) * 0.05)
     x = torch.randn(1, 243, 17, 2)
-    with torch.no_grad():
+    with torch.no_grad(), use_backend(backend):
         inferred = model(x)
-    trained = model(x)
+    with use_backend(backend):
+        trained = model(x)
     assert trained.requires_grad
     torch.testing.assert_close(inferred, trained.detach(), atol=1e-5, rtol=1e-4)

@@ -1,4 +1,5 @@
-"""The 3D view fits every person, each in a fixed slot, in the person's colour (issue 10, item 6)."""
+"""The 3D view fits every person in the person's colour: in the world frame where they are, with a trail
+(issue 19, item 5), or each in a fixed slot for poses without a world path (issue 10, item 6)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,32 @@ def test_a_person_keeps_slot_and_colour_when_others_appear() -> None:
     # person 2's colour is at the same place whether or not the others are drawn
     np.testing.assert_allclose(alone_px.mean(0), crowd_px.mean(0), atol=2.0)
     assert person_color(0) != person_color(1)
+
+
+def _colour_centre(image: np.ndarray, person: int) -> np.ndarray:
+    where = np.argwhere(np.abs(image.astype(int) - np.array(person_color(person))).sum(-1) < 30)
+    assert len(where) > 10
+    return where.mean(0)
+
+
+def test_world_view_shows_people_where_they_are_with_a_trail() -> None:
+    pose = _standing_pose()
+    walk = np.stack([pose + np.array([x, 3000.0, 0.0]) for x in np.linspace(-1500, 1500, 30)])  # 3 m to the right
+    still = np.repeat((pose + np.array([0.0, 6000.0, 0.0]))[None], 30, 0)
+    view = SkeletonView3D.fitted_world(240, [walk, still])
+    for frames in (walk, still):  # every joint of every frame is in the picture
+        pts = view.project(frames)
+        assert (pts >= 0).all() and (pts < 240).all()
+    start = view.render_world([walk[0], still[0]], [False, False], [0, 1], ["id 1", "id 2"])
+    end = view.render_world([walk[-1], still[-1]], [False, False], [0, 1], ["id 1", "id 2"])
+    assert _colour_centre(end, 0)[1] > _colour_centre(start, 0)[1] + 60  # person 0 moved right across the picture
+    np.testing.assert_allclose(_colour_centre(end, 1), _colour_centre(start, 1), atol=2.0)  # person 1 stayed
+    trail = view.render_world([walk[-1]], [False], [0], None, [walk[-15:, 0]])
+    alone = view.render_world([walk[-1]], [False], [0])
+    added = np.argwhere(np.abs(trail.astype(int) - alone.astype(int)).sum(-1) > 0)  # what the trail drew
+    assert len(added) > 20
+    assert added[:, 0].mean() > view.project(walk[-1, 0])[1]  # on the floor, below the pelvis
+    assert added[:, 1].min() < view.project(walk[-1, 0])[0] - 20  # behind the person: where they came from
 
 
 def _track(tid: int, frames: range, size: float) -> Track:

@@ -124,6 +124,7 @@ def test_sigterm_mid_epoch_then_resume_matches(synthetic_file, tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 128 + signal.SIGTERM == 143, out
     stopped = load_file(run / "latest.pt")
     assert stopped["global_step"] < reference.global_step, out
     assert "resume with --resume" in out
@@ -269,3 +270,36 @@ def test_train_from_config_is_the_train_command_as_a_library_call(synthetic_file
     again = train_from_config(cfg_path, tmp_path / "run", data=synthetic_file, resume=True, max_steps=3,
                               tensorboard=False)
     assert again.global_step == 2 + 3  # resumed at step 2, then max_steps more
+
+
+def test_a_used_run_folder_needs_resume_or_overwrite_and_user_files_are_never_replaced(synthetic_file, tmp_path):
+    from typer.testing import CliRunner
+
+    from posemamba_cli import train_from_config
+    from posemamba_cli.cli.app import app
+    from posemamba_cli.errors import PoseMambaError
+
+    cfg_path = _write_config(tmp_path / "c.yaml", synthetic_file, tmp_path / "cache")
+    run = tmp_path / "run"
+    train_from_config(cfg_path, run, max_steps=2, tensorboard=False)
+    first = (run / "latest.pt").read_bytes()
+    (run / "notes.txt").write_text("mine")
+    with pytest.raises(PoseMambaError, match="not empty .*--resume.*--overwrite"):
+        train_from_config(cfg_path, run, max_steps=1, tensorboard=False)
+    assert (run / "latest.pt").read_bytes() == first
+    # found before any work: the folder is named, not the (absent) data
+    res = CliRunner().invoke(app, ["train", "-c", str(cfg_path), "-o", str(run), "-d", str(tmp_path / "no.pkl")])
+    assert res.exit_code != 0 and "not empty" in str(res.exception), res.output
+    (run / "log.csv").write_text("my,own\n1,2\n")  # a user's file under a name the trainer uses
+    with pytest.raises(PoseMambaError, match="log.csv was not written by posemamba train"):
+        train_from_config(cfg_path, run, overwrite=True, max_steps=1, tensorboard=False)
+    assert (run / "log.csv").read_text() == "my,own\n1,2\n" and (run / "latest.pt").read_bytes() == first
+    (run / "log.csv").unlink()
+    again = train_from_config(cfg_path, run, overwrite=True, max_steps=1, tensorboard=False)
+    assert again.global_step == 1 and load_file(run / "latest.pt")["global_step"] == 1
+    assert (run / "notes.txt").read_text() == "mine"
+    with pytest.raises(PoseMambaError, match="exclude each other"):
+        train_from_config(cfg_path, run, overwrite=True, resume=True, max_steps=1, tensorboard=False)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(PoseMambaError, match="is a file, not a folder"):
+        train_from_config(cfg_path, tmp_path / "afile", max_steps=1, tensorboard=False)

@@ -202,13 +202,13 @@ def test_progress_total_is_known_or_open(inputs, tmp_path) -> None:
         with make_progress(disable=True) as progress:
             infer_video(edited, tmp_path / f"out{concurrent}", EchoLifter(), detector=box_detector,
                         pose2d=FigurePose2D(), progress=progress,
-                        config=InferConfig(flip=False, concurrent=concurrent))  # fmt: skip
+                        config=InferConfig(flip=False, sequential=not concurrent))  # fmt: skip
         frame_tasks = [t for t in progress.tasks if not t.description.startswith("lift")]
         assert frame_tasks and all(t.completed == n and t.total in (None, n) for t in frame_tasks)
 
 
 def test_folders_take_images_and_raw_streams(inputs, tmp_path) -> None:
-    from posemamba_cli.pipeline.run import collect_videos
+    from posemamba_cli.pipeline.per_video import collect_videos
 
     for name in ("image.png", "image.jpg", "raw.h264", "joined.ts"):
         (tmp_path / name).write_bytes(inputs[name].read_bytes())

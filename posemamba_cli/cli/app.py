@@ -9,8 +9,18 @@ from rich.console import Console
 from rich.text import Text
 
 from posemamba_cli import __version__
-from posemamba_cli.cli import benchmark_cmd, data_cmd, download_cmd, eval_cmd, infer_cmd, info_cmd, train_cmd
-from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.cli import (
+    benchmark_cmd,
+    data_cmd,
+    download_cmd,
+    eval_cmd,
+    export_cmd,
+    infer_cmd,
+    info_cmd,
+    train_cmd,
+    view_cmd,
+)
+from posemamba_cli.errors import PoseMambaError, Terminated
 from posemamba_cli.perf import tune_runtime
 
 app = typer.Typer(
@@ -19,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: typer's rich help labels every flag (--help, --version) "<bool>"
 )
 err_console = Console(stderr=True)
 # click's exception classes as this typer uses them (recent typers bundle their own click)
@@ -45,6 +56,8 @@ app.command("info")(info_cmd.info)
 app.command("benchmark")(benchmark_cmd.benchmark)
 app.command("download-weights")(download_cmd.download_weights)
 app.command("infer")(infer_cmd.infer)
+app.command("export")(export_cmd.export)
+app.command("view")(view_cmd.view)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval)
 app.add_typer(data_cmd.app, name="data")
@@ -69,7 +82,10 @@ def main() -> None:
     except _CLICK_ERROR as exc:
         _error(exc.format_message())
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, typer.Abort):
+    except Terminated as exc:  # SIGTERM: 143
+        err_console.print("[red]interrupted[/red]")
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C: 130 (typer itself returns 130 for most)
         err_console.print("[red]interrupted[/red]")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

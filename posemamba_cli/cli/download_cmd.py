@@ -1,4 +1,4 @@
-"""`posemamba download-weights`: fetch, verify and list the models the tool uses (hub.download does the work)."""
+"""`posemamba download-weights`: fetch, verify and list the models the tool uses (posemamba_cli.pretrained)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from posemamba_cli import hub
+from posemamba_cli import hub, pretrained
 from posemamba_cli.errors import PoseMambaError
 
 
@@ -23,17 +23,17 @@ def _size(nbytes: int | None) -> str:
 
 _PRESENT = {
     "present": lambda size: f"[green]yes[/green] {_size(size)}",
-    "refused": lambda size: "[red]refused[/red] (unsafe or not a checkpoint)",
+    "refused": lambda size: "[red]refused[/red] (see below)",
     "absent": lambda size: "[dim]no[/dim]" + (f" ({_size(size)})" if size else ""),
 }
 
 
-def list_table(registry: hub.Registry, folder: Path) -> Table:
+def list_table(registry: hub.Registry, folder: Path, rows: list[hub.ModelStatus] | None = None) -> Table:
     """Every known model: name, source, whether it is in `folder`, and what it is."""
     table = Table(title=f"Known models (folder: {folder})", title_justify="left")
     for column in ("name", "source", "present", "model"):
         table.add_column(column, no_wrap=column != "model", overflow="fold")
-    for row in hub.model_status(registry, folder):
+    for row in rows if rows is not None else hub.model_status(registry, folder):
         name = f"{row.entry.name} *" if row.default else row.entry.name
         table.add_row(name, row.entry.source_label, _PRESENT[row.status](row.size), row.entry.description)
     table.caption = "* the default set (what `posemamba infer` uses)"
@@ -68,9 +68,14 @@ def download_weights(
     registry = hub.load_registry()
     folder = hub.default_weights_dir(folder)
     if list_models:
-        Console().print(list_table(registry, folder))
+        rows = hub.model_status(registry, folder)
+        console = Console()
+        console.print(list_table(registry, folder, rows))
+        for row in rows:
+            if row.status == "refused":
+                console.print(f"[red]refused[/red] {row.entry.name}: {row.reason}", highlight=False, soft_wrap=True)
         return
-    outcomes = hub.download_weights(
+    outcomes = pretrained.download_weights(
         names, folder, force=force, offline=offline, retries=retries, registry=registry,
         timeouts=hub.Timeouts(connect=min(15.0, timeout), stall=timeout),
         on_outcome=lambda outcome: _print_outcome(outcome, force_hint=not offline))

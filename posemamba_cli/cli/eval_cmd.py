@@ -1,4 +1,4 @@
-"""`posemamba eval`: the published Human3.6M protocol for a checkpoint (ours or published)."""
+"""`posemamba eval`: the published Human3.6M or MPI-INF-3DHP protocol for a checkpoint (ours or published)."""
 
 from __future__ import annotations
 
@@ -55,10 +55,11 @@ def eval(  # noqa: A001 - the command is called eval
         None, "--predictions", help="3DHP: score this inference_data.mat (any model's) instead of a checkpoint."
     ),
 ) -> None:
-    """Evaluate a lifter on the Human3.6M test clips: rich per-action table of P1 / P2 and a JSON file.
+    """Evaluate a lifter on the Human3.6M or MPI-INF-3DHP test set: a table of scores and a JSON file.
 
-    On MPI-INF-3DHP (npz data): PCK@150 mm, AUC and MPJPE per sequence (and activity), a JSON file and
-    the inference_data.mat the test set's MATLAB scripts read.
+    Human3.6M (the preprocessed pickle): P1 / P2 per action, with the published protocol.
+    MPI-INF-3DHP (npz data): PCK@150 mm, AUC and MPJPE per sequence (and activity), and the
+    inference_data.mat the test set's MATLAB scripts read.
     """
     from posemamba_cli.evaluation import evaluate_checkpoint
 

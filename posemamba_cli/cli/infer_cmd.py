@@ -1,83 +1,80 @@
-"""`posemamba infer`: videos -> 2D keypoints, 3D keypoints (npz + JSON) and overlay / 3D / side-by-side videos."""
+"""`posemamba infer`: videos -> 2D keypoints, 3D keypoints (npz + JSON) and overlay / 3D / side-by-side videos.
+
+The flags are InferConfig's fields (pipeline/config.py), read from its field metadata: declared there once,
+the same names as `posemamba_cli.infer`'s options.
+"""
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import MISSING, fields
 from enum import Enum
 from pathlib import Path
+from typing import Any, Optional, get_type_hints
 
 import typer
 from rich.console import Console
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.pipeline.config import InferConfig
 
 
-class People(str, Enum):
-    main = "main"
-    all = "all"
+def _flag_type(name: str, hint: Any, choices: tuple[str, ...] | None) -> Any:
+    """The type typer parses a flag into: an Enum of `choices` (click lists them in its errors) or the hint."""
+    if choices:
+        return Enum(name.title().replace("_", ""), {c: c for c in choices}, type=str)
+    return hint
 
 
-class Decoding(str, Enum):
-    auto = "auto"
-    plain = "plain"
-    dark = "dark"
+def _flags(name: str, default: Any, declared: tuple[str, ...]) -> tuple[str, ...]:
+    if declared:
+        return declared
+    flag = "--" + name.replace("_", "-")
+    return (f"{flag}/--no-{flag[2:]}",) if default is True else (flag,)
 
 
-def infer(
-    inputs: list[Path] = typer.Argument(..., help="Video files and/or folders of videos."),
-    output: Path = typer.Option(
-        Path("outputs"), "--output", "-o", help="Folder receiving one <video>_posemamba folder per video."
-    ),
-    keypoints: Path | None = typer.Option(
-        None, "--keypoints", help="2D keypoints (COCO results / AlphaPose JSON, our npz): skips detection and 2D."
-    ),
-    people: People = typer.Option(
-        People.main, "--people", help="main: the main person (largest summed box area); all: every track."
-    ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    lifter: str = typer.Option("posemamba-b", "--lifter", help="PoseMamba weights: registry name or file."),
-    pose2d: str = typer.Option(
-        "auto", "--pose2d", help="HRNet weights: registry name or file; auto: sized for the device."
-    ),
-    flip_2d: bool | None = typer.Option(
-        None, "--flip-2d/--no-flip-2d", help="2D flip test (default: off for the CPU default, else on)."
-    ),
-    decoding: Decoding = typer.Option(
-        Decoding.auto, "--decoding", help="2D heatmap decoding (auto: from the registry entry)."
-    ),
-    detector: str = typer.Option("yolo11n", "--detector", help="YOLO weights: registry name, file, or model yaml."),
-    det_conf: float = typer.Option(0.3, "--det-conf", help="Person detection confidence threshold, in (0, 1]."),
-    weights_dir: Path | None = typer.Option(
-        None, "--weights-dir", help="Where named weights live (default: the registry's folder)."
-    ),
-    offline: bool = typer.Option(False, "--offline", help="Never download: missing named weights are an error."),
-    flip: bool = typer.Option(True, "--flip/--no-flip", help="Average the lifter with its horizontally flipped input."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Lifter windows per forward pass (at least 1)."),
-    render: bool = typer.Option(True, "--render/--no-render", help="Write the overlay, 3D and side-by-side videos."),
-    keep_fragments: bool = typer.Option(
-        False, "--keep-fragments", help="--people all: keep tracks shorter than 1 second (dropped by default)."),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace existing results (only folders posemamba wrote)."
-    ),
-    sequential: bool = typer.Option(False, "--sequential", help="Run the stages one after another (no threads)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-) -> None:
+def _parameters() -> list[inspect.Parameter]:
+    """The command's parameters: the inputs, --output and --keypoints, then one flag per InferConfig field."""
+    kw = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [
+        inspect.Parameter("inputs", kw, annotation=list[Path],
+                          default=typer.Argument(..., help="Video files and/or folders of videos.")),
+        inspect.Parameter("output", kw, annotation=Path, default=typer.Option(
+            Path("outputs"), "--output", "-o", help="Folder receiving one <video>_posemamba folder per video.")),
+        inspect.Parameter("keypoints", kw, annotation=Optional[Path], default=typer.Option(
+            None, "--keypoints",
+            help="2D keypoints (COCO results / AlphaPose JSON, our npz): skips detection and 2D.")),
+    ]  # fmt: skip
+    hints = get_type_hints(InferConfig)
+    for f in fields(InferConfig):
+        meta, default = f.metadata, f.default
+        assert default is not MISSING, f.name
+        kind = _flag_type(f.name, hints[f.name], meta["choices"])
+        value = kind(default) if meta["choices"] else default
+        params.append(inspect.Parameter(f.name, kw, annotation=kind, default=typer.Option(
+            value, *_flags(f.name, default, meta["flags"]), help=meta["help"])))  # fmt: skip
+    return params
+
+
+def infer(**flags: Any) -> None:
     """Estimate 3D poses for every frame of each video into OUTPUT/<video>_posemamba/ (see the README)."""
-    from posemamba_cli.pipeline.batch import infer as run_infer
     from posemamba_cli.pipeline.distributed import world_from_env
-    from posemamba_cli.pipeline.progress import summary_table
+    from posemamba_cli.pipeline.progress import summary_table, world_table
+    from posemamba_cli.pipeline.videos import infer as run_infer
+    from posemamba_cli.pipeline.videos import world_settings
+    from posemamba_cli.pipeline.warning_lines import library_warnings_hidden
 
-    results = run_infer(
-        inputs, output, keypoints=keypoints, people=people.value, device=device, lifter=lifter, pose2d=pose2d,
-        decoding=decoding.value, detector=detector, det_conf=det_conf, weights_dir=weights_dir, offline=offline,
-        flip=flip, batch_size=batch_size, render=render, keep_fragments=keep_fragments, overwrite=overwrite,
-        flip_2d=flip_2d, sequential=sequential, quiet=quiet,
-    )  # fmt: skip
+    inputs, output, keypoints = flags.pop("inputs"), flags.pop("output"), flags.pop("keypoints")
+    options = {k: v.value if isinstance(v, Enum) else v for k, v in flags.items()}
+    err = Console(stderr=True)
+    warn = lambda text: err.print(f"[yellow]warning:[/yellow] {text}", highlight=False, soft_wrap=True)  # noqa: E731
+    with library_warnings_hidden(warn):  # torch / numpy notes are not the user's business; ours are shown
+        results = run_infer(inputs, output, keypoints=keypoints, **options)
     if not world_from_env().is_main:
         return  # under torchrun rank 0 reports every rank's videos, once
-    err = Console(stderr=True)
     for r in results:
         for warning in r.warnings:
-            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+            warn(warning)
         if r.status == "skipped":
             err.print(f"skipped {r.video}: results already in {r.output_dir} (--overwrite to redo)", highlight=False,
                       soft_wrap=True)  # fmt: skip
@@ -86,6 +83,11 @@ def infer(
     done = [r for r in results if r.status == "done"]
     if done:
         Console().print(summary_table(done))
+        Console().print(world_table(done, world_settings(options["focal_px"], options["fov"], options["height"])))
     failures = [r for r in results if r.status == "failed"]
     if failures:
         raise PoseMambaError(f"{len(failures)} of {len(results)} videos failed (see above)")
+
+
+infer.__signature__ = inspect.Signature(_parameters(), return_annotation=None)  # type: ignore[attr-defined]
+infer.__annotations__ = {p.name: p.annotation for p in infer.__signature__.parameters.values()}

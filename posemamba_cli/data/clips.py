@@ -13,9 +13,10 @@ from posemamba_cli.data.reader import H36MData, read_h36m
 from posemamba_cli.data.slicing import published_split_ids
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.io.safe_load import load_pickle
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the source file's values are checked (finite, positive 2.5D factor)
 #: per-frame arrays of the test split that the evaluation protocol reads (kept with the test clips).
 EVAL_KEYS = ("camera_name", "action", "2.5d_factor", "joints_2.5d_image", "source")
 
@@ -112,8 +113,7 @@ def load_clips(
     The cache is rebuilt when the data file's size or time stamp or the slicing parameters change.
     """
     data_file = Path(data_file)
-    if not data_file.is_file():
-        raise PoseMambaError(f"H36M data file {data_file} does not exist")
+    require_file(data_file, "H36M data file")
     params = {"clip_len": clip_len, "stride_train": stride_train, "stride_test": stride_test,
               "sample_stride": sample_stride}
     paths = None
@@ -165,6 +165,8 @@ def load_clip_folder(folder: str | Path) -> ClipSet:
         x, y = np.asarray(item["data_input"], np.float32), np.asarray(item["data_label"], np.float32)
         if x.ndim != 3 or x.shape[1:] not in ((17, 2), (17, 3)) or y.shape != (len(x), 17, 3):
             raise PoseMambaError(f"clip file {f}: data_input {x.shape} / data_label {y.shape}, expected (T, 17, 3)")
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise PoseMambaError(f"clip file {f}: data_input / data_label hold non-finite values (NaN or Inf)")
         if x.shape[2] == 2:
             x = np.concatenate([x, np.ones((len(x), 17, 1), np.float32)], axis=2)
         if inputs and len(x) != len(inputs[0]):

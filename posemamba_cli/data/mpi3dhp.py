@@ -7,6 +7,7 @@ Joint order (0-based): 0 head_top, 1 neck, 2-4 right shoulder/elbow/wrist, 5-7 l
 
 from __future__ import annotations
 
+import pickle
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 
 from posemamba_cli.data.clips import ClipFrames
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.io.paths import require_file
 
 JOINT_NAMES = (
     "head_top", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
@@ -67,14 +69,15 @@ class Sequence3DHP:
 
 
 def _load_dict(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise PoseMambaError(f"{what} {path} does not exist")
+    require_file(path, what)
+    if not zipfile.is_zipfile(path):
+        raise PoseMambaError(f"{what} {path} is not an npz file (an npz is a zip archive; this file is not)")
     try:
         with np.load(path, allow_pickle=True) as z:
             if "data" not in z.files:
                 raise PoseMambaError(f"{what} {path} lacks the key 'data' (found: {', '.join(z.files) or 'none'})")
             data = z["data"]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError) as exc:
         raise PoseMambaError(f"{what} {path} is not a readable npz file: {str(exc).splitlines()[0]}") from None
     if data.shape != () or not isinstance(data.item(), dict):
         raise PoseMambaError(f"{what} {path}: 'data' must hold a pickled dict (P-STMO schema)")
@@ -89,6 +92,10 @@ def _pose(arr: object, where: str, key: str, dims: int, n: int | None = None) ->
         raise PoseMambaError(f"{where}: '{key}' has {len(a)} frames, 'data_2d' has {n}")
     if len(a) == 0:
         raise PoseMambaError(f"{where}: '{key}' has no frames")
+    bad = np.flatnonzero(~np.isfinite(a).reshape(len(a), -1).all(axis=1))
+    if len(bad):
+        raise PoseMambaError(f"{where}: '{key}' has non-finite values (NaN or Inf) in {len(bad)} frame(s), the "
+                             f"first at frame {bad[0]}")
     return a
 
 

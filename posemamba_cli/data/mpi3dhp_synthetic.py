@@ -17,6 +17,7 @@ from posemamba_cli.data import mpi3dhp
 from posemamba_cli.data.synthetic import _camera, _motion
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.io.paths import check_output_folder
 
 TRAIN_CAMERAS = ("0", "1", "2", "4", "5", "6", "7", "8")
 ACTIVITY_FILE = "activity_annotation.npz"
@@ -113,6 +114,7 @@ def write_synthetic_3dhp(folder: str | Path, spec: Synthetic3DHPSpec | None = No
     Existing files of those names are not overwritten (an error names them). Returns frame counts.
     """
     folder = Path(folder)
+    check_output_folder(folder, "data folder")
     names = (mpi3dhp.TRAIN_FILE, mpi3dhp.TEST_FILE, ACTIVITY_FILE)
     present = [n for n in names if (folder / n).exists()]
     if present:

@@ -60,6 +60,9 @@ def _validate_split(name: str, split: object, path: Path) -> dict[str, np.ndarra
         if conf.shape not in ((n, 17), (n, 17, 1)):
             raise PoseMambaError(f"{where}: 'confidence' has shape {conf.shape}, expected ({n}, 17) or ({n}, 17, 1)")
         out["confidence"] = conf
+    for key in (*(k for k, t in _SHAPES.items() if t is not None), "2.5d_factor", "confidence"):
+        if key in out:
+            _check_values(out[key], where, key)
     cams = set(np.unique(out["camera_name"].astype(str)))
     unknown = sorted(cams - set(CAMERA_RESOLUTIONS))
     if unknown:
@@ -69,8 +72,25 @@ def _validate_split(name: str, split: object, path: Path) -> dict[str, np.ndarra
     return out
 
 
+def _check_values(arr: np.ndarray, where: str, key: str) -> None:
+    """Numbers only, all finite; the 2.5D factor (mm per normalised unit) positive; confidences >= 0."""
+    if not np.issubdtype(arr.dtype, np.number):
+        raise PoseMambaError(f"{where}: '{key}' holds {arr.dtype} values, expected numbers")
+    checks = [(~np.isfinite(arr), "non-finite values (NaN or Inf)")]
+    if key == "2.5d_factor":
+        checks.append((arr <= 0, "values <= 0 (the 2.5D factor must be positive)"))
+    elif key == "confidence":
+        checks.append((arr < 0, "negative confidences"))
+    for bad, what in checks:
+        frames = np.flatnonzero(bad.reshape(len(arr), -1).any(axis=1))
+        if len(frames):
+            raise PoseMambaError(f"{where}: '{key}' has {what} in {len(frames)} frame(s), the first at frame "
+                                 f"{frames[0]}")
+
+
 def read_h36m(path: str | Path, splits: tuple[str, ...] = SPLITS) -> H36MData:
-    """Load the preprocessed pickle and check every key and shape; errors name the file, split and key."""
+    """Load the preprocessed pickle and check every key, shape and value (finite numbers, a positive 2.5D
+    factor); errors name the file, split, key and first bad frame."""
     path = Path(path)
     raw = load_pickle(path, "H36M data file")
     if not isinstance(raw, dict):

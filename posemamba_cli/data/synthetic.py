@@ -19,6 +19,7 @@ import numpy as np
 from posemamba_cli.data.h36m import ACTIONS, CAMERA_RESOLUTIONS
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.io.paths import check_output_file
 from posemamba_cli.skeleton import H36M_PARENTS
 
 CAMERAS = tuple(CAMERA_RESOLUTIONS)  # ca_01 .. ca_04
@@ -217,7 +218,8 @@ def generate(spec: SyntheticSpec | None = None) -> dict[str, dict[str, np.ndarra
 
 
 def write_synthetic(path: str | Path, spec: SyntheticSpec | None = None) -> dict[str, int]:
-    """Generate and write the pickle atomically; returns frames per split."""
+    """Generate and write the pickle atomically; returns frames per split. An existing file is not replaced."""
+    check_output_file(path, "data file")
     data = generate(spec)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         pickle.dump(data, fh, protocol=4)

@@ -16,6 +16,7 @@ import numpy as np
 from posemamba_cli.data import mpi3dhp
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.io.paths import require_file
 
 PCK_THRESHOLD_MM = 150.0
 AUC_THRESHOLDS_MM = np.arange(0.0, 151.0, 5.0)  # 0, 5, ..., 150 (31 values; t = 0 never counts)
@@ -168,13 +169,23 @@ def write_inference_mat(path: str | Path, predictions: Mapping[str, np.ndarray])
     return Path(path)
 
 
+def is_inference_mat(path: str | Path) -> bool:
+    """Whether `path` is an `inference_data.mat` as written here: only TS<i> prediction arrays."""
+    from scipy.io import whosmat
+
+    try:
+        names = [name for name, _, _ in whosmat(str(path))]
+    except (OSError, ValueError, TypeError):
+        return False
+    return bool(names) and all(name.startswith("TS") for name in names)
+
+
 def read_inference_mat(path: str | Path) -> dict[str, np.ndarray]:
     """`inference_data.mat` -> "TS<i>" -> (n_valid, 17, 3) float32."""
     from scipy.io import loadmat
 
     path = Path(path)
-    if not path.is_file():
-        raise PoseMambaError(f"prediction file {path} does not exist")
+    require_file(path, "prediction file")
     try:
         raw = loadmat(str(path))
     except (ValueError, OSError, TypeError) as exc:

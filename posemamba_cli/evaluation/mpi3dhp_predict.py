@@ -104,6 +104,7 @@ def evaluate_lifter_3dhp(
 def read_activities(path: str | Path | None, data: str | Path) -> tuple[dict[str, np.ndarray] | None, Path | None]:
     """Activity labels: `path` (an npz of TS1..TS6 arrays), else `activity_annotation.npz` in the data folder."""
     from posemamba_cli.errors import PoseMambaError
+    from posemamba_cli.io.paths import require_file
 
     data = Path(data)
     if path is None and data.is_dir() and (data / "activity_annotation.npz").is_file():
@@ -111,8 +112,7 @@ def read_activities(path: str | Path | None, data: str | Path) -> tuple[dict[str
     if path is None:
         return None, None
     path = Path(path)
-    if not path.is_file():
-        raise PoseMambaError(f"activity file {path} does not exist")
+    require_file(path, "activity file")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}, path
@@ -138,57 +138,37 @@ def evaluate_checkpoint_3dhp(
     """`posemamba eval` on MPI-INF-3DHP as one call: checkpoint (file or name) -> predictions of every valid
     test frame -> PCK / AUC / MPJPE per sequence (and activity). Writes `inference_data.mat` (to `mat`, else
     beside `out`) and, when `out` is given, the JSON record; returns the record."""
-    import json
+    from posemamba_cli.evaluation.job import check_record_path, counter, load_for_eval, write_record
+    from posemamba_cli.evaluation.mpi3dhp import is_inference_mat, write_inference_mat
+    from posemamba_cli.io.paths import check_output_file
 
-    from posemamba_cli.device import resolve_device
-    from posemamba_cli.evaluation.mpi3dhp import write_inference_mat
-    from posemamba_cli.hub.resolve import resolve_weights
-    from posemamba_cli.io.atomic import atomic_path
-    from posemamba_cli.model.checkpoint import load_lifter
-
-    flip = True if flip is None else flip
-    dev = resolve_device(device, option="--device")
-    checkpoint_path = resolve_weights(checkpoint, weights_dir, offline=offline)
-    model = load_lifter(checkpoint_path, device=dev)
-    labels, labels_path = read_activities(activities, data)
-    total = sum(int(s.valid.sum()) for s in read_test(find_files(data)[1]))
-    done = 0
-
-    def advance(k: int) -> None:
-        nonlocal done
-        done += k
-        progress(done, total)
-
-    if progress is not None:
-        progress(0, total)
-    result, preds = evaluate_lifter_3dhp(model, data, model.num_frame, flip, joints, labels, batch_size, dev,
-                                         progress=advance if progress is not None else None)
+    check_record_path(out)
     if mat is None:
         mat = (Path(out).parent if out is not None else Path(".")) / "inference_data.mat"
+    check_output_file(mat, "prediction file", replaceable=is_inference_mat)
+    flip = True if flip is None else flip
+    model, checkpoint_path, dev = load_for_eval(checkpoint, weights_dir, offline, device)
+    labels, labels_path = read_activities(activities, data)
+    total = sum(int(s.valid.sum()) for s in read_test(find_files(data)[1]))
+    result, preds = evaluate_lifter_3dhp(model, data, model.num_frame, flip, joints, labels, batch_size, dev,
+                                         progress=counter(progress, total))
     mat_path = Path(mat)
     write_inference_mat(mat_path, preds)
     record = {**result, "checkpoint": str(checkpoint_path), "data": str(data), "clip_len": model.num_frame,
               "flip": flip, "joints": joints, "activities": str(labels_path) if labels_path else None,
               "inference_mat": str(mat_path)}
-    if out is not None:
-        with atomic_path(Path(out)) as tmp:
-            tmp.write_text(json.dumps(record, indent=1))
-    return record
+    return write_record(record, out)
 
 
 def score_predictions_3dhp(predictions: str | Path, data: str | Path, *, joints: int = 14,
                            activities: str | Path | None = None, out: str | Path | None = None) -> dict:
     """Score an existing `inference_data.mat` (ours or MotionAGFormer's) as the MATLAB scripts would."""
-    import json
-
+    from posemamba_cli.evaluation.job import check_record_path, write_record
     from posemamba_cli.evaluation.mpi3dhp import read_inference_mat
-    from posemamba_cli.io.atomic import atomic_path
 
+    check_record_path(out)
     labels, labels_path = read_activities(activities, data)
     result = evaluate_3dhp(data, read_inference_mat(predictions), joints=joints, activities=labels)
     record = {**result, "predictions": str(predictions), "data": str(data), "joints": joints,
               "activities": str(labels_path) if labels_path else None}
-    if out is not None:
-        with atomic_path(Path(out)) as tmp:
-            tmp.write_text(json.dumps(record, indent=1))
-    return record
+    return write_record(record, out)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 
+from posemamba_cli.data.clips import ClipSet
+from posemamba_cli.data.dataset import gt_2d_input
+from posemamba_cli.evaluation.protocol import evaluate_clips
 from posemamba_cli.skeleton import flip_pose
 
 
@@ -50,3 +54,26 @@ def apply_gt_2d(pred: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     out[:, :, 0, :] = 0
     out[..., :2] = inputs[..., :2]
     return out
+
+
+def clip_inputs(test: ClipSet, gt_2d: bool, no_conf: bool) -> np.ndarray:
+    """The model inputs of every test clip, (n, T, 17, 2 or 3), as the published evaluation feeds them."""
+    x = gt_2d_input(test.labels)[test.split_id] if gt_2d else test.stacked_inputs()
+    return x[..., :2] if no_conf else x
+
+
+def evaluate_model(model: torch.nn.Module, test: ClipSet, *, no_conf: bool = True, flip: bool = True,
+                   gt_2d: bool = False, batch_size: int = 16, device: str | torch.device = "cpu", amp: bool = False,
+                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """The published protocol on `test` (P1 / P2 per action, in mm) when it carries the per-frame table;
+    otherwise MPJPE in normalised units. `progress(k)` is called after each batch of k clips."""
+    x = clip_inputs(test, gt_2d, no_conf)
+    pred = predict_clips(model, x, batch_size, flip=flip, device=device, amp=amp, progress=progress)
+    if gt_2d:
+        pred = apply_gt_2d(pred, x)
+    if test.table is not None:
+        return evaluate_clips(test.table, pred, test.split_id, zero_root=not gt_2d)
+    pred[:, :, 0] = 0
+    gt = test.labels[test.split_id]
+    gt = gt - gt[:, :, :1]
+    return {"mpjpe_normalised": float(np.mean(np.linalg.norm(pred - gt, axis=-1)))}

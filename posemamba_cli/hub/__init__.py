@@ -1,8 +1,11 @@
-"""The weights hub: a registry of every model the tool uses, verified downloads, and name resolution.
+"""The weights hub, in bytes: a registry of every model the tool uses, verified downloads, name resolution.
 
-    resolve_weights(name_or_path, weights_dir=None, offline=False) -> Path
-    fetch_entry(entry, folder, force=False) -> FetchResult
-    download_weights(names=None, folder=None, force=False, offline=False) -> list[DownloadOutcome]
+It imports no model: `fits` (the "this file fits the entry's architecture" check) comes from the caller,
+normally posemamba_cli.pretrained.fits.
+
+    resolve_weights(name_or_path, weights_dir=None, offline=False, *, fits) -> Path
+    fetch_entry(entry, folder, *, fits, force=False) -> FetchResult
+    download_weights(names=None, folder=None, *, fits, force=False, offline=False) -> list[DownloadOutcome]
     model_status(registry, folder) -> list[ModelStatus]
     load_registry(path=None) -> Registry        (built-in, or $POSEMAMBA_REGISTRY)
 """

@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Literal
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.hub.checksum import expected_digest, sha256_file
+from posemamba_cli.hub.content import looks_like_html, looks_like_torch_file, read_head
+from posemamba_cli.hub.errors import VerificationError
 from posemamba_cli.hub.fetch import fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
 from posemamba_cli.hub.resolve import default_weights_dir, missing_weights_message
+from posemamba_cli.hub.structure import Fits
 
 
 @dataclass(frozen=True)
@@ -40,16 +44,32 @@ class ModelStatus:
     status: Literal["present", "absent", "refused"]
     size: int | None  # bytes on disk; the registry's expected size when absent (None if unknown)
     default: bool  # in the default set (what `posemamba infer` uses)
+    reason: str = ""  # why a file on disk is refused
 
 
 def check_present(entry: WeightsEntry, path: Path) -> None:
-    """Raise a one-line PoseMambaError unless the file at `path` may count as `entry`.
-
-    A detector file is inspected first (ultralytics would unpickle it unchecked); our other files are
-    verified when downloaded and again, safely, when loaded.
+    """Raise a one-line PoseMambaError unless the file at `path` may count as `entry`, judged by its content:
+    not a web page, in torch.save's format (a complete zip archive, or a pickle), the registry's size and
+    checksum where it gives them; a detector file is also inspected (ultralytics would unpickle it unchecked).
+    Loading the weights checks keys and shapes again, safely.
     """
+    again = f"fetch it again with `posemamba download-weights {entry.name} --force`"
+    if looks_like_html(read_head(path)):
+        raise VerificationError(f"{path} is a web page (an error or sign-in page saved under the model's name), "
+                                f"not the {entry.name} weights; {again}")
+    size = path.stat().st_size
+    if entry.size and size != entry.size:
+        raise VerificationError(f"{path} has {size} bytes, the published {entry.name} file {entry.size} "
+                                f"(truncated or another file); {again}")
+    if not looks_like_torch_file(path):
+        raise VerificationError(f"{path} is not a PyTorch checkpoint, or not all of one (truncated, damaged or "
+                                f"another kind of file); {again}")
+    expected = expected_digest(entry)
+    if expected is not None and not sha256_file(path).startswith(expected):
+        raise VerificationError(f"{path} does not match the published {entry.name} checksum (sha256 {expected}"
+                                f"{'' if len(expected) == 64 else '...'}): truncated, damaged or another file; {again}")
     if entry.kind == "yolo":
-        from posemamba_cli.people.safe_weights import check_detector_weights
+        from posemamba_cli.io.safe_weights import check_detector_weights
 
         check_detector_weights(path)
 
@@ -66,16 +86,17 @@ def model_status(registry: Registry, folder: str | os.PathLike) -> list[ModelSta
     rows = []
     for entry in registry:
         path = folder / entry.file
+        reason = ""
         if path.is_file():
             try:
                 check_present(entry, path)
                 status = "present"
-            except PoseMambaError:
-                status = "refused"
+            except PoseMambaError as exc:
+                status, reason = "refused", str(exc)
             size = path.stat().st_size
         else:
             status, size = "absent", entry.size
-        rows.append(ModelStatus(entry, path, status, size, entry.name in registry.defaults))
+        rows.append(ModelStatus(entry, path, status, size, entry.name in registry.defaults, reason))
     return rows
 
 
@@ -83,6 +104,7 @@ def download_weights(
     names: list[str] | None = None,
     folder: str | os.PathLike | None = None,
     *,
+    fits: Fits,
     force: bool = False,
     offline: bool = False,
     timeouts: Timeouts = Timeouts(),
@@ -91,8 +113,8 @@ def download_weights(
     progress: bool = True,
     on_outcome: Callable[[DownloadOutcome], None] | None = None,
 ) -> list[DownloadOutcome]:
-    """Fetch and verify the models `names` (default: the default set) into `folder` (default: the weights
-    folder); a file already there is kept unless `force`, once it passes `check_present`.
+    """Fetch and verify (`fits`: the architecture check) the models `names` (default: the default set) into
+    `folder` (default: the weights folder); a file already there is kept unless `force`, once it passes `check_present`.
 
     With `offline` nothing is downloaded and one PoseMambaError lists every missing model. A failure is
     raised when one model was asked for; with several, it is a "failed" outcome and the rest still run.
@@ -115,7 +137,8 @@ def download_weights(
         return outcomes
     for entry in entries:
         try:
-            result = fetch_entry(entry, folder, force=force, timeouts=timeouts, retries=retries, progress=progress)
+            result = fetch_entry(entry, folder, fits=fits, force=force, timeouts=timeouts, retries=retries,
+                                 progress=progress)
             check_present(entry, result.path)
         except PoseMambaError as exc:
             if len(entries) == 1:

@@ -25,7 +25,7 @@ from posemamba_cli.hub.gdrive import gdrive_download
 from posemamba_cli.hub.http_fetch import Timeouts, describe_disk_error, http_download
 from posemamba_cli.hub.progress import transfer_bar
 from posemamba_cli.hub.registry import WeightsEntry
-from posemamba_cli.hub.structure import check_structure
+from posemamba_cli.hub.structure import Fits, check_structure
 from posemamba_cli.hub.ultralytics_fetch import ultralytics_download
 from posemamba_cli.io.atomic import atomic_path
 
@@ -62,8 +62,9 @@ def ensure_writable(folder: Path) -> None:
         raise DownloadError(describe_disk_error(exc, folder)) from None
 
 
-def verify_and_install(entry: WeightsEntry, part: Path, final: Path) -> str:
-    """Check the downloaded `part` and move its checkpoint to `final`; `part` is gone afterwards.
+def verify_and_install(entry: WeightsEntry, part: Path, final: Path, fits: Fits) -> str:
+    """Check the downloaded `part` (`fits`: the architecture check) and move its checkpoint to `final`; `part`
+    is gone afterwards.
 
     Returns a short summary of the checks that passed; raises VerificationError (one line) otherwise.
     """
@@ -81,10 +82,10 @@ def verify_and_install(entry: WeightsEntry, part: Path, final: Path) -> str:
         done = [f"sha256 {digest[:8]} ok" if digest else "no published checksum"]
         if is_plain_zip(part):
             with atomic_path(final) as tmp:
-                member, fits = extract_checkpoint(part, tmp, lambda p: check_structure(entry, p), entry.name)
-            done += [f"unzipped {member}", fits]
+                member, fit = extract_checkpoint(part, tmp, lambda p: check_structure(entry, p, fits), entry.name)
+            done += [f"unzipped {member}", fit]
         else:
-            done.append(check_structure(entry, part))
+            done.append(check_structure(entry, part, fits))
             os.replace(part, final)
         return ", ".join(done)
     except OSError as exc:
@@ -117,10 +118,10 @@ def folder_lock(folder: Path, console: Console | None = None) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def fetch_entry(entry: WeightsEntry, folder: str | os.PathLike, *, force: bool = False,
+def fetch_entry(entry: WeightsEntry, folder: str | os.PathLike, *, fits: Fits, force: bool = False,
                 timeouts: Timeouts = Timeouts(), retries: int = 2, progress: bool = True,
                 console: Console | None = None) -> FetchResult:
-    """Make `folder/<entry.file>` present and verified, downloading it unless it is already there."""
+    """Make `folder/<entry.file>` present and verified (bytes, then `fits`), downloading it unless it is there."""
     folder = Path(folder)
     final = folder / entry.file
     if final.is_file() and not force:
@@ -129,12 +130,12 @@ def fetch_entry(entry: WeightsEntry, folder: str | os.PathLike, *, force: bool =
     with folder_lock(folder, console):
         if final.is_file() and not force:  # another process finished it while we waited
             return FetchResult(entry, final, downloaded=False)
-        return _download_and_install(entry, folder, final, force=force, timeouts=timeouts, retries=retries,
+        return _download_and_install(entry, folder, final, fits, force=force, timeouts=timeouts, retries=retries,
                                      progress=progress, console=console)
 
 
-def _download_and_install(entry: WeightsEntry, folder: Path, final: Path, *, force: bool, timeouts: Timeouts,
-                          retries: int, progress: bool, console: Console | None) -> FetchResult:
+def _download_and_install(entry: WeightsEntry, folder: Path, final: Path, fits: Fits, *, force: bool,
+                          timeouts: Timeouts, retries: int, progress: bool, console: Console | None) -> FetchResult:
     part = part_path(entry, folder)
     if force:
         part.unlink(missing_ok=True)
@@ -150,7 +151,7 @@ def _download_and_install(entry: WeightsEntry, folder: Path, final: Path, *, for
             ultralytics_download(entry.ultralytics, part, label=entry.name)
     if progress:
         with (console or Console(stderr=True)).status(f"verifying {entry.name} (checksum, keys and shapes)..."):
-            detail = verify_and_install(entry, part, final)
+            detail = verify_and_install(entry, part, final, fits)
     else:
-        detail = verify_and_install(entry, part, final)
+        detail = verify_and_install(entry, part, final, fits)
     return FetchResult(entry, final, downloaded=True, detail=detail)

@@ -11,6 +11,7 @@ from posemamba_cli.hub.errors import DownloadError
 from posemamba_cli.hub.fetch import by_hand_hint, fetch_entry
 from posemamba_cli.hub.http_fetch import Timeouts
 from posemamba_cli.hub.registry import Registry, WeightsEntry, load_registry
+from posemamba_cli.hub.structure import Fits
 
 DEFAULT_WEIGHTS_DIR = settings.DEFAULT_WEIGHTS_DIR
 
@@ -48,13 +49,13 @@ def missing_message(entry: WeightsEntry, folder: Path) -> str:
 
 
 def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathLike | None = None,
-                    offline: bool = False, *, registry: Registry | None = None, progress: bool = True,
+                    offline: bool = False, *, fits: Fits, registry: Registry | None = None, progress: bool = True,
                     timeouts: Timeouts = Timeouts()) -> Path:
     """A checkpoint path for `name_or_path`.
 
     An existing path is returned as is. A registry name (or a registry file name) resolves to
-    `weights_dir/<file>`, downloaded and verified first if absent, unless `offline`, in which case a
-    PoseMambaError says what to run. Anything else is a PoseMambaError naming the problem.
+    `weights_dir/<file>`, downloaded and verified (`fits`: the architecture check) first if absent, unless
+    `offline`, in which case a PoseMambaError says what to run. Anything else is a PoseMambaError naming the problem.
     """
     raw = str(name_or_path)
     path = Path(raw).expanduser()
@@ -73,7 +74,7 @@ def resolve_weights(name_or_path: str | os.PathLike, weights_dir: str | os.PathL
     if offline:
         raise PoseMambaError(missing_message(entry, folder))
     try:
-        return fetch_entry(entry, folder, timeouts=timeouts, progress=progress).path
+        return fetch_entry(entry, folder, fits=fits, timeouts=timeouts, progress=progress).path
     except DownloadError as exc:
         if final.is_file() or by_hand_hint(entry, folder) in str(exc):
             raise

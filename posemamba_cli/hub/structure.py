@@ -1,14 +1,16 @@
-"""Structural checks: a fetched file loads safely and holds the keys and shapes its model expects.
+"""Structural checks on a fetched file's bytes: a PyTorch checkpoint, and for ultralytics files (whole pickled
+models, which only ultralytics itself may load) a pickle inspected without executing it that refers to
+ultralytics' model classes and to nothing that could run code.
 
-Nothing here unpickles arbitrary objects: PoseMamba and HRNet files go through weights-only loaders;
-ultralytics files (whole pickled models, which only ultralytics itself may load) are inspected without
-executing them: a torch archive whose pickle refers to ultralytics' model classes.
+Whether a state dict fits an architecture is the model packages' business: callers pass that check in as
+`fits` (posemamba_cli.pretrained.fits dispatches on the registry kind); the hub imports no model.
 """
 
 from __future__ import annotations
 
 import pickletools
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from posemamba_cli.errors import CheckpointError
@@ -16,39 +18,8 @@ from posemamba_cli.hub.content import looks_like_torch_file
 from posemamba_cli.hub.errors import VerificationError
 from posemamba_cli.hub.registry import WeightsEntry
 
-
-def _posemamba_model(entry: WeightsEntry):
-    from posemamba_cli.model.posemamba import PoseMamba
-
-    spec = dict(entry.model)
-    try:
-        if "config" in spec:
-            return PoseMamba(**spec["config"]), "PoseMamba " + ", ".join(
-                f"{k}={v}" for k, v in spec["config"].items())
-        preset = spec.get("preset", "B")
-        num_frame = int(spec.get("num_frame", 243))
-        return PoseMamba.from_preset(preset, num_frame=num_frame), f"PoseMamba-{preset} ({num_frame} frames)"
-    except (TypeError, ValueError) as exc:
-        raise VerificationError(f"{entry.name}: the registry's model description is invalid ({exc})") from None
-
-
-def check_posemamba(entry: WeightsEntry, path: Path) -> str:
-    """The file's weights fit the PoseMamba the entry describes; returns a short description."""
-    from posemamba_cli.model.checkpoint import check_state_dict, read_state_dict
-
-    model, label = _posemamba_model(entry)
-    state, _ = read_state_dict(path)
-    check_state_dict(model, state, f"the file for {entry.name}")
-    return f"fits {label}"
-
-
-def check_hrnet(entry: WeightsEntry, path: Path) -> str:
-    """The file is an mmpose HRNet checkpoint of the entry's width (keys and shapes), loaded safely."""
-    from posemamba_cli.pose2d import check_hrnet_state_dict, read_hrnet_state_dict
-
-    width = int(entry.model.get("width", 32))
-    check_hrnet_state_dict(read_hrnet_state_dict(path), width, f"the file for {entry.name}")
-    return f"fits HRNet-W{width}"
+#: "the file at path fits the model `entry` describes": a short description, or CheckpointError
+Fits = Callable[[WeightsEntry, Path], str]
 
 
 _DANGEROUS_MODULES = ("os", "posix", "nt", "subprocess", "sys", "runpy", "shutil", "socket", "importlib",
@@ -98,16 +69,14 @@ def check_yolo(entry: WeightsEntry, path: Path) -> str:
     return "ultralytics model archive"
 
 
-_CHECKS = {"posemamba": check_posemamba, "hrnet": check_hrnet, "yolo": check_yolo}
-
-
-def check_structure(entry: WeightsEntry, path: str | Path) -> str:
-    """Run the entry's structural check; a failure becomes a one-line VerificationError."""
+def check_structure(entry: WeightsEntry, path: str | Path, fits: Fits) -> str:
+    """A torch file; then an ultralytics archive inspected (yolo), else `fits`; a failure becomes a one-line
+    VerificationError."""
     try:
         if not looks_like_torch_file(path):
             raise CheckpointError(f"the file for {entry.name} is not a PyTorch checkpoint "
                                   "(neither torch's zip format nor a pickle)")
-        return _CHECKS[entry.kind](entry, Path(path))
+        return (check_yolo if entry.kind == "yolo" else fits)(entry, Path(path))
     except VerificationError:
         raise
     except CheckpointError as exc:

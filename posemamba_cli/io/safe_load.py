@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from posemamba_cli.errors import CheckpointError, PoseMambaError
+from posemamba_cli.io.paths import require_file
 
 
 def numpy_safe_globals() -> list:
@@ -36,25 +39,81 @@ def numpy_safe_globals() -> list:
 def safe_torch_load(path: str | os.PathLike) -> object:
     """torch.load(weights_only=True) plus numpy data; every failure is a one-line CheckpointError."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+    require_file(path, "checkpoint", f"checkpoint not found: {path}", CheckpointError)
     try:
-        with torch.serialization.safe_globals(numpy_safe_globals()):
+        with torch.serialization.safe_globals(numpy_safe_globals()), warnings.catch_warnings():
+            # torch notes every pickle protocol but 2; the weights-only loader either reads it or fails below
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if "Unsupported operand 149" in str(exc) and _is_torch_file(path):  # 149: FRAME, pickle protocol 4+
+            raise CheckpointError(
+                f"{path}: saved with pickle protocol 4 or newer, which torch's safe weights-only loader cannot "
+                "read; save it again with torch.save's default protocol"
+            ) from None
         if found is None:
             from posemamba_cli.io.web_page import web_page_message
 
-            why = web_page_message(path) or f"{path}: not a readable PyTorch checkpoint (corrupt pickle data)"
-            raise CheckpointError(why) from None
+            why = web_page_message(path) or _not_torch_message(path)
+            raise CheckpointError(why or f"{path}: not a readable PyTorch checkpoint (corrupt pickle data)") from None
         raise CheckpointError(
             f"{path}: refused to load: it refers to the Python global {found.group(1)!r}, which is neither "
             "a tensor nor plain numpy data, and unpickling it could run code"
         ) from None
     except Exception as exc:  # any failure to parse a user's file is a user error, not a crash
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:200]})") from None
+        why = _not_torch_message(path)
+        if why is None:
+            reason = _first_sentences(str(exc)) or type(exc).__name__
+            why = f"{path}: not a readable PyTorch checkpoint ({reason})"
+        raise CheckpointError(why) from None
+
+
+def _is_torch_file(path: Path) -> bool:
+    """torch.save's zip format (a zip holding data.pkl), or its legacy pickle starting with the magic number."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                return any(n.endswith("/data.pkl") for n in zf.namelist())
+        with path.open("rb") as fh:
+            first = _Restricted(fh, encoding="latin1").load()  # containers and numpy only: nothing runs
+    except Exception:
+        return False
+    return isinstance(first, int) and first == torch.serialization.MAGIC_NUMBER
+
+
+def _not_torch_message(path: Path) -> str | None:
+    """What the file is instead of a torch.save file, when its first bytes tell (None: they do not)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(2)
+            if head == b"PK":
+                if not zipfile.is_zipfile(path):
+                    return (f"{path}: a damaged or truncated zip archive (the format torch.save writes), e.g. an "
+                            "interrupted download or copy")
+                with zipfile.ZipFile(path) as zf:
+                    if not any(n.endswith("/data.pkl") for n in zf.namelist()):
+                        return f"{path}: a zip archive, but not a PyTorch checkpoint (it holds no data.pkl)"
+                return None
+            fh.seek(0)
+            first = _Restricted(fh, encoding="latin1").load()  # containers and numpy only: nothing runs
+    except Exception:  # unreadable as a pickle too: no better reason than torch's
+        return None
+    if isinstance(first, int) and first == torch.serialization.MAGIC_NUMBER:
+        return None  # a legacy torch file after all
+    return (f"{path}: a plain Python pickle ({type(first).__name__}), not a PyTorch checkpoint (torch.save "
+            "writes a zip archive, or in the legacy format a pickle starting with torch's magic number)")
+
+
+def _first_sentences(text: str, limit: int = 200) -> str:
+    """The first line of `text`, shortened at a sentence (or word) end to at most about `limit` characters."""
+    line = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if len(line) <= limit:
+        return line
+    cut = max(line.rfind(". ", 0, limit), line.rfind("; ", 0, limit))
+    if cut > 0:
+        return line[: cut + 1].rstrip(";")
+    return line[: line.rfind(" ", 0, limit)] + " ..."
 
 
 _ALLOWED = {
@@ -80,8 +139,7 @@ class _Restricted(pickle.Unpickler):
 def load_pickle(path: str | Path, what: str = "data file") -> Any:
     """Load a pickle of dicts/lists/numpy arrays; any failure becomes a one-line PoseMambaError."""
     path = Path(path)
-    if not path.is_file():
-        raise PoseMambaError(f"{what} {path} does not exist")
+    require_file(path, what)
     try:
         with path.open("rb") as fh:
             return _Restricted(fh, encoding="latin1").load()

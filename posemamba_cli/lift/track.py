@@ -41,14 +41,16 @@ def lift_track(
     batch_size: int = 8,
     device: str = "cpu",
     progress: Callable[[int], None] | None = None,
+    height_mm: float | None = None,
 ) -> Pose3D:
-    """COCO-17 pixels (T, 17, 2) -> `Pose3D`: convert, normalise, lift in windows, denormalise."""
+    """COCO-17 pixels (T, 17, 2) -> `Pose3D`: convert, normalise, lift in windows, denormalise; millimetres
+    from the typical skeleton or the person's standing `height_mm` (`metric_scale`)."""
     k_h36m, s_h36m = coco_to_h36m(keypoints_coco, scores_coco)
     normalized = normalize_screen(k_h36m, width, height)
     rel = lift_sequence(
         lifter, normalized, num_frame, flip=flip, batch_size=batch_size, device=device, progress=progress
     )
     camera_px = normalized_to_pixel_scale(rel, width)
-    scale = metric_scale(camera_px)
+    scale = metric_scale(camera_px, height_mm)
     camera_mm = camera_px * scale
     return Pose3D(k_h36m, s_h36m, camera_px, camera_mm, camera_to_world(camera_mm), scale)

@@ -10,7 +10,6 @@ _LAZY = {
     "PoseMambaConfig": "posemamba_cli.model.config",
     "preset_config": "posemamba_cli.model.config",
     "PoseMamba": "posemamba_cli.model.posemamba",
-    "load_lifter": "posemamba_cli.model.checkpoint",
     "read_state_dict": "posemamba_cli.model.checkpoint",
     "save_checkpoint": "posemamba_cli.model.checkpoint",
 }

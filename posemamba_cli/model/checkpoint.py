@@ -1,4 +1,5 @@
-"""Reading and writing lifter checkpoints: the published layout, bare state dicts, and our own format.
+"""Reading and writing lifter checkpoints: the published layout, bare state dicts, and our own format
+(PoseMamba.from_pretrained builds the model from them).
 
 Loading always uses torch's weights-only unpickler, so a downloaded file cannot run code.
 Our format: {'format': 'posemamba-cli/1', 'config': model.config.to_dict(), 'model': state_dict, **extra};
@@ -7,6 +8,7 @@ checkpoints written when the config was a plain dict hold the same keys and load
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
@@ -19,7 +21,6 @@ from posemamba_cli.errors import CheckpointError
 from posemamba_cli.io.atomic import atomic_path
 from posemamba_cli.io.safe_load import safe_torch_load
 from posemamba_cli.model.config import PoseMambaConfig
-from posemamba_cli.model.posemamba import PoseMamba
 
 FORMAT = "posemamba-cli/1"
 
@@ -68,44 +69,28 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, Tensor], source: s
 def stored_config(state: dict[str, Tensor], stored: dict | None, source: str = "checkpoint") -> PoseMambaConfig:
     """The config a checkpoint stored (ours), else the one its tensor shapes imply (published, bare)."""
     if stored is None:
-        return PoseMambaConfig.from_state_dict(state)
+        try:
+            return PoseMambaConfig.from_state_dict(state)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{source}: {exc}") from None
     try:
         return PoseMambaConfig.from_dict(stored)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{source}: its stored model config is not one this version reads ({exc})") from None
 
 
-def load_lifter(path_or_name: str | os.PathLike, device: str | torch.device = "cpu", strict: bool = True,
-                weights_dir: str | os.PathLike | None = None, offline: bool = False, **overrides: Any) -> PoseMamba:
-    """A PoseMamba rebuilt from any accepted checkpoint, weights loaded, in eval mode.
-
-    `path_or_name` is a file (published `.pth.tr`, a bare state dict, or ours) or a pretrained name from the
-    hub registry (`posemamba-s`, `posemamba-b`, `posemamba-l`): fetched into `weights_dir` on first use and
-    verified, unless `offline` (then a missing file is a one-line error saying how to get it).
-    """
-    path = path_or_name
-    if not Path(path_or_name).expanduser().exists():
-        from posemamba_cli.hub.resolve import resolve_weights
-
-        path = resolve_weights(path_or_name, weights_dir, offline=offline)
-    state, stored = read_state_dict(path)
-    try:
-        config = stored_config(state, stored, str(path)).replace(**overrides)
-        model = PoseMamba(config)
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: cannot build a PoseMamba from its config ({exc})") from None
-    if strict:
-        check_state_dict(model, state, str(path))
-    model.load_state_dict(state, strict=strict)
-    return model.to(device).eval()
-
-
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, **extra: Any) -> Path:
-    """Write our format atomically (temporary name, then rename); returns the path."""
+    """Write our format atomically (temporary name, then rename); returns the path.
+
+    Serialised in memory first: torch.save reports a full disk as an opaque RuntimeError, a plain write
+    as an OSError, which `atomic_path` turns into one line naming `path`.
+    """
     core = getattr(model, "module", model)  # unwrap DDP / DataParallel
     payload = {"format": FORMAT, "config": core.config.to_dict(), "model": core.state_dict(), **extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(buffer.getbuffer())
     return Path(path)
 
 

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 
+LEGACY_KEYS = ("scan_backend",)  # stored by earlier versions; not model settings
+
+
 @dataclass
 class PoseMambaConfig:
     """Sizes and options of one PoseMamba; the defaults are PoseMamba-B at 243 frames."""
@@ -29,7 +32,6 @@ class PoseMambaConfig:
     d_state: int = 16
     drop_path_rate: float = 0.2
     limb_grad: str = "published"  # "published": the parent term of the limb scan detached; "full"
-    scan_backend: str = "auto"  # which selective-scan kernel runs (not part of the architecture)
 
     def __post_init__(self) -> None:
         if self.limb_grad not in ("published", "full"):
@@ -39,16 +41,14 @@ class PoseMambaConfig:
         """Plain types only (what checkpoints store; torch's weights-only loader reads it back)."""
         return dataclasses.asdict(self)
 
-    def architecture(self) -> dict[str, Any]:
-        """The fields that decide the weights' shapes and the computation (all but `scan_backend`)."""
-        return {k: v for k, v in self.to_dict().items() if k != "scan_backend"}
-
     def replace(self, **changes: Any) -> PoseMambaConfig:
         return dataclasses.replace(self, **changes)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PoseMambaConfig:
-        """From a stored dict (ours, any version); an unknown key is a ValueError naming it."""
+        """From a stored dict (ours, any version); an unknown key is a ValueError naming it. `scan_backend`, which
+        older checkpoints stored, is a runtime choice (posemamba_cli.ops.use_backend) and is passed over."""
+        values = {k: v for k, v in values.items() if k not in LEGACY_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -65,8 +65,10 @@ class PoseMambaConfig:
             depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("STEblocks."))
             hidden = state["STEblocks.0.mlp.fc1.weight"].shape[0]
             d_state = state["STEblocks.0.op.A_logs"].shape[1]
-        except (KeyError, ValueError, IndexError) as exc:
-            raise CheckpointError(f"not a PoseMamba state dict (cannot read its sizes: {exc})") from None
+        except KeyError as exc:
+            raise CheckpointError(f"not a PoseMamba state dict (it has no {exc.args[0]!r} tensor)") from None
+        except (ValueError, IndexError):
+            raise CheckpointError("not a PoseMamba state dict (its tensors do not have PoseMamba's shapes)") from None
         return cls(num_frame=int(num_frame), num_joints=int(num_joints), in_chans=int(in_chans), dim_feat=int(dim),
                    depth=depth, mlp_ratio=hidden / dim, d_state=int(d_state))
 

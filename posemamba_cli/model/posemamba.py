@@ -1,22 +1,29 @@
 """The PoseMamba lifter: normalised 2D keypoints (b, f, 17, 2) -> root-relative 3D (b, f, 17, 3).
 
 Parameter names and order are the published ones, so published checkpoints load unchanged. The model
-only calls ops (`cross_selective_scan`, the fused block steps); which kernel runs is the ops layer's business.
+only calls ops (`cross_selective_scan`, the fused block steps); which kernel runs is the ops layer's business,
+chosen at run time (`posemamba_cli.ops.use_backend`), never stored in the model.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from posemamba_cli.errors import CheckpointError
 from posemamba_cli.model.config import PoseMambaConfig, preset_config
 from posemamba_cli.ops import cross_selective_scan
 from posemamba_cli.ops.block_ops import conv3x3_silu, layer_norm_gate
+
+if TYPE_CHECKING:
+    from posemamba_cli.hub.registry import WeightsEntry
 
 # Published "limb" parent list used by the global-local scan (not the anatomical tree).
 LIMB_PARENTS = [0, 0, 1, 2, 3, 0, 4, 5, 6, 8, 11, 12, 13, 8, 14, 15, 16]
@@ -55,12 +62,12 @@ class BiSTSSM(nn.Module):
 
     K = 4
 
-    def __init__(self, dim: int, d_state: int = 16, limb_grad: str = "published", scan_backend: str = "auto"):
+    def __init__(self, dim: int, d_state: int = 16, limb_grad: str = "published"):
         super().__init__()
         inner = 2 * dim  # Di
         rank = math.ceil(dim / 16)  # R
         self.d_inner, self.d_state, self.dt_rank = inner, d_state, rank
-        self.limb_grad, self.scan_backend = limb_grad, scan_backend
+        self.limb_grad = limb_grad
         self.trace: dict[str, Tensor] | None = None  # set to {} to record the scan's intermediates
         K = self.K
         # Registration order fixes the published state-dict order.
@@ -106,8 +113,8 @@ class BiSTSSM(nn.Module):
         limb, grid = limb.view(b, f * J, d).transpose(1, 2), x.reshape(b, f * J, d).transpose(1, 2)
         return cross_selective_scan(
             (limb, grid), (0, 1, 0, 1), index.orders, self.x_proj_weight, self.dt_projs_weight,
-            self.dt_projs_bias, -torch.exp(self.A_logs.float()), self.Ds, backend=self.scan_backend,
-            trace=self.trace, inverse_orders=index.inverse,
+            self.dt_projs_bias, -torch.exp(self.A_logs.float()), self.Ds, trace=self.trace,
+            inverse_orders=index.inverse,
         )
 
     def forward(self, u: Tensor, index: ScanIndex) -> Tensor:
@@ -128,10 +135,10 @@ class BiSTSSM(nn.Module):
         weight = self.in_proj.weight  # (2 Di, C): x rows, then z rows
         x = F.linear(u, weight[: self.d_inner])  # (b, f, J, Di)
         z = F.linear(u, weight[self.d_inner :])
-        x, limb = conv3x3_silu(x, self.conv2d.weight, self.conv2d.bias, index.limb, self.scan_backend)
+        x, limb = conv3x3_silu(x, self.conv2d.weight, self.conv2d.bias, index.limb)
         y = self.scan(x, index, limb).transpose(1, 2).reshape(b, f, J, -1)  # (b, f, J, Di)
         norm = self.out_norm
-        return layer_norm_gate(y.to(u.dtype), z, norm.weight, norm.bias, norm.eps, self.scan_backend, inplace=True)
+        return layer_norm_gate(y.to(u.dtype), z, norm.weight, norm.bias, norm.eps, inplace=True)
 
 
 class ScanIndex(NamedTuple):
@@ -157,11 +164,10 @@ def scan_orders_and_inverse(f: int, J: int, device: torch.device | str = "cpu") 
 
 
 class Block(nn.Module):
-    def __init__(self, dim: int, mlp_ratio: float, d_state: int, drop_path: float, limb_grad: str,
-                 scan_backend: str) -> None:
+    def __init__(self, dim: int, mlp_ratio: float, d_state: int, drop_path: float, limb_grad: str) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.op = BiSTSSM(dim, d_state, limb_grad, scan_backend)
+        self.op = BiSTSSM(dim, d_state, limb_grad)
         self.drop_path = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
@@ -192,9 +198,7 @@ class PoseMamba(nn.Module):
         self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, config.num_frame, C))
         self.Spatial_patch_to_embedding = nn.Linear(config.in_chans, C)
         rates = torch.linspace(0, config.drop_path_rate, depth).tolist()
-        make = lambda i: Block(  # noqa: E731
-            C, config.mlp_ratio, config.d_state, rates[i], config.limb_grad, config.scan_backend
-        )
+        make = lambda i: Block(C, config.mlp_ratio, config.d_state, rates[i], config.limb_grad)  # noqa: E731
         self.STEblocks = nn.ModuleList(make(i) for i in range(depth))
         self.TTEblocks = nn.ModuleList(make(i) for i in range(depth))
         self.Spatial_norm = nn.LayerNorm(C, eps=1e-6)
@@ -228,24 +232,54 @@ class PoseMamba(nn.Module):
         return cls(preset_config(name, num_frame=num_frame, **overrides))
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, weights_dir: str | None = None, offline: bool = False,
-                        device: str | torch.device = "cpu", **overrides: Any) -> PoseMamba:
-        """Published or our weights by registry name ("posemamba-s/-b/-l": fetched through the hub on first
-        use and verified) or by file path; in eval mode. See `posemamba_cli.model.checkpoint.load_lifter`."""
-        from posemamba_cli.model.checkpoint import load_lifter
+    def from_pretrained(cls, name_or_path: str | os.PathLike, weights_dir: str | os.PathLike | None = None,
+                        offline: bool = False, device: str | torch.device = "cpu", strict: bool = True,
+                        **overrides: Any) -> PoseMamba:
+        """A PoseMamba rebuilt from any accepted checkpoint, weights loaded, in eval mode; `overrides` replace
+        config fields. `name_or_path`: a file (published `.pth.tr`, a bare state dict, or ours) or a registry
+        name ("posemamba-s/-b/-l": fetched into `weights_dir` on first use and verified, unless `offline`: then
+        a missing file is a one-line error saying how to get it)."""
+        from posemamba_cli.hub.resolve import resolve_weights
+        from posemamba_cli.model.checkpoint import check_state_dict, read_state_dict, stored_config
 
-        return load_lifter(name_or_path, device=device, weights_dir=weights_dir, offline=offline, **overrides)
+        path = resolve_weights(name_or_path, weights_dir, offline=offline, fits=cls.fits_file)
+        state, stored = read_state_dict(path)
+        try:
+            model = cls(stored_config(state, stored, str(path)).replace(**overrides))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: cannot build a PoseMamba from its config ({exc})") from None
+        if strict:
+            check_state_dict(model, state, str(path))
+        bad = next((k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
+        if bad is not None:  # every prediction would be NaN, and the scores fail only after predicting them all
+            raise CheckpointError(f"{path}: the weights hold NaN or Inf (first in '{bad}'); the model cannot predict")
+        model.load_state_dict(state, strict=strict)
+        return model.to(device).eval()
+
+    @classmethod
+    def fits_file(cls, entry: WeightsEntry, path: Path) -> str:
+        """The weights at `path` fit the PoseMamba a registry entry describes (its `model`: a `config`, or a
+        `preset` and `num_frame`); a short description, else CheckpointError."""
+        from posemamba_cli.model.checkpoint import check_state_dict, read_state_dict
+
+        if entry.kind != "posemamba":
+            raise CheckpointError(f"{entry.name} is a {entry.kind} model, not a PoseMamba lifter")
+        spec = dict(entry.model)
+        try:
+            if "config" in spec:
+                model = cls(**spec["config"])
+                label = "PoseMamba " + ", ".join(f"{k}={v}" for k, v in spec["config"].items())
+            else:
+                preset, num_frame = spec.get("preset", "B"), int(spec.get("num_frame", 243))
+                model, label = cls.from_preset(preset, num_frame=num_frame), f"PoseMamba-{preset} ({num_frame} frames)"
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"the registry's model description is invalid ({exc})") from None
+        check_state_dict(model, read_state_dict(path)[0], f"the file for {entry.name}")
+        return f"fits {label}"
 
     @property
     def num_frame(self) -> int:
         return self.Temporal_pos_embed.shape[1]
-
-    def set_scan_backend(self, backend: str) -> None:
-        """Choose the selective-scan backend for every block ("auto", "reference", "cpu", ...)."""
-        self.config = self.config.replace(scan_backend=backend)
-        for module in self.modules():
-            if isinstance(module, BiSTSSM):
-                module.scan_backend = backend
 
     def forward(self, x: Tensor) -> Tensor:
         b, f, J, _ = x.shape

@@ -1,4 +1,5 @@
-"""Selective-scan ops: `selective_scan` dispatches to a registered backend; the reference sits beside."""
+"""Selective-scan ops: `selective_scan` and `cross_selective_scan` dispatch to a registered backend (chosen per
+call, or for a block of code with `use_backend`); the reference sits beside."""
 
 import functools
 
@@ -10,7 +11,7 @@ from posemamba_cli.ops.scan_cuda import CudaExtBackend
 from posemamba_cli.ops.scan_reference import selective_scan_reference
 from posemamba_cli.ops.scan_torch import TorchBackend
 from posemamba_cli.ops.scan_triton import TritonBackend
-from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan
+from posemamba_cli.ops.selective_scan import resolve_backend, selective_scan, use_backend
 
 register_backend("triton", TritonBackend, priority=20)
 # The CUDA extension is faster than Triton in forward+backward on an H100 but slower in the forward at
@@ -30,5 +31,5 @@ def backend_status() -> dict[str, tuple[bool, str]]:
 
 __all__ = [
     "ScanBackend", "ScanBackendError", "backend_names", "backend_status", "cross_selective_scan", "get_backend",
-    "register_backend", "resolve_backend", "selective_scan", "selective_scan_reference",
+    "register_backend", "resolve_backend", "selective_scan", "selective_scan_reference", "use_backend",
 ]

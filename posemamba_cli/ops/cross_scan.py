@@ -5,10 +5,9 @@ positions in the order `orders[k]`, projects it to (dt_low, B, C) with x_proj_we
 delta with dt_proj_weight[k], scans, and adds its output back at the positions it came from.
 
 The composed form below (gather, projections, `selective_scan`, scatter) works on every backend and
-carries gradients. A backend with a fused `cross_scan` (Triton; CPU when a gradient is wanted: forward and
-backward) runs the whole op over the grid with no gathered copies whenever no trace is asked for and it
-covers the inputs (it returns None otherwise); one with a fused `cross_forward` (CPU) does so when no
-gradient is wanted.
+carries gradients. A backend that covers the inputs (ScanBackend.cross_covers: Triton; the CPU kernel) runs
+the whole op fused over the grid with no gathered copies (ScanBackend.cross_scan, one autograd function over
+the backends' cross_forward / cross_backward) whenever no trace is asked for.
 """
 
 from __future__ import annotations
@@ -39,16 +38,8 @@ def cross_selective_scan(
     if len(source_index) != K or x_proj_weight.shape[0] != K:
         raise ValueError(f"{K} scan orders but {len(source_index)} sources and {x_proj_weight.shape[0]} projections")
     impl = resolve_backend(backend, sources[0].device.type, sources[0].dtype)
-    fused_with_grad = getattr(impl, "cross_scan", None)  # the fused op with its own backward
-    if fused_with_grad is not None and trace is None:
-        y = fused_with_grad(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
-        if y is not None:
-            return y
-    fused = getattr(impl, "cross_forward", None)
-    tensors = (*sources, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
-    wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-    if fused is not None and trace is None and not wants_grad:
-        y = _fused(fused, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
+    if impl is not None and trace is None:
+        y = impl.cross_scan(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
         if y is not None:
             return y
     return _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D,
@@ -77,9 +68,3 @@ def _composed(sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_p
     if trace is not None:
         trace.update(us=xs.reshape(b, K * d, P), dts=dts.reshape(b, K * d, P), Bs=Bs, Cs=Cs, ys=ys, y=y)
     return y
-
-
-def _fused(fused, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D):
-    srcs = [s.transpose(1, 2).contiguous() for s in sources]  # (b, P, Di); no copy if stored channels-last
-    y = fused([srcs[s] for s in source_index], x_proj_weight, orders, dt_proj_weight, dt_proj_bias, A, D)
-    return None if y is None else y.transpose(1, 2)  # (b, Di, P), stored channels-last

@@ -1,5 +1,5 @@
 """The fused cross scan on the Triton backend: forward and backward, no gathered copies (kernels in
-_triton_cross_kernels.py; the op's contract in cross_scan.py).
+_triton_cross_kernels.py; the op in cross_scan.py, its contract and autograd function in backend.py).
 
 Forward: per group k, one matmul on the un-permuted grid gives xdbl_k = u_k W_k^T (batch, P, R + 2N)
 (dt_low, B, C at every position); the kernel then walks the grid in the group's order, forms delta
@@ -214,55 +214,3 @@ def triton_pow2(n: int) -> int:
     import triton
 
     return triton.next_power_of_2(n)
-
-
-class _CrossScanFn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, runner: CrossScanTriton, save: bool, source_index: tuple[int, ...], orders: Tensor,
-                x_proj_weight: Tensor, dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None,
-                *sources: Tensor) -> Tensor:
-        K = len(source_index)
-        srcs = [s.transpose(1, 2) for s in sources]  # (b, P, Di) views; contiguous when stored channels-last
-        us = [srcs[s] for s in source_index]
-        # one projection per group on the un-permuted grid (order-independent); autocast may make it bf16
-        xdbl = [torch.matmul(us[k], x_proj_weight[k].t().to(us[k].dtype)).contiguous() for k in range(K)]
-        f32 = lambda t: None if t is None else t.detach().float().contiguous()  # noqa: E731
-        dt_wf, dt_bf, Af, Df = f32(dt_w), f32(dt_b), f32(A), f32(D)
-        order = orders if orders.dtype == torch.int32 and orders.is_contiguous() else orders.int().contiguous()
-        y, checkpoints = runner.forward(us, xdbl, order, dt_wf, dt_bf, Af, Df, save)
-        if save:
-            ctx.runner, ctx.source_index, ctx.has_d = runner, source_index, D is not None
-            ctx.dtypes = [s.dtype for s in sources]
-            ctx.save_for_backward(order, x_proj_weight, dt_wf, dt_bf, Af, Df, *sources, *xdbl, *checkpoints)
-        return y.transpose(1, 2)  # (b, Di, P), stored channels-last
-
-    @staticmethod
-    def backward(ctx, dy: Tensor):
-        order, x_proj_weight, dt_w, dt_b, A, D, *rest = ctx.saved_tensors
-        K, S = len(ctx.source_index), len(ctx.dtypes)
-        sources, xdbl, checkpoints = rest[:S], rest[S:S + K], rest[S + K:]
-        srcs = [s.transpose(1, 2) for s in sources]
-        us = [srcs[s] for s in ctx.source_index]
-        du, dxs, dA, dD, dbias, dw = ctx.runner.backward(
-            us, xdbl, order, dt_w, dt_b, A, D if ctx.has_d else None, checkpoints, ctx.source_index,
-            dy.float().transpose(1, 2))
-        W = x_proj_weight.detach().float()
-        dW = torch.empty_like(W)
-        dsrc = [du.get(s) for s in range(S)]
-        for k, s in enumerate(ctx.source_index):
-            dsrc[s] = torch.baddbmm(dsrc[s], dxs[k], W[k].expand(dxs[k].shape[0], *W[k].shape))
-            dW[k] = torch.einsum("bpc,bpd->cd", dxs[k], us[k].float())
-        grads_src = [None if g is None else g.transpose(1, 2).to(t) for g, t in zip(dsrc, ctx.dtypes)]
-        dD = dD if ctx.has_d else None
-        return (None, None, None, None, dW.to(x_proj_weight.dtype), dw, dbias, dA, dD, *grads_src)
-
-
-def cross_scan_triton(runner: CrossScanTriton, sources: Sequence[Tensor], source_index: Sequence[int], orders: Tensor,
-                      x_proj_weight: Tensor, dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None) -> Tensor | None:
-    """The fused cross scan with gradients; None where the kernels do not cover the inputs."""
-    if not runner.covers(sources, A):
-        return None
-    # checkpoints only where a backward can follow (needs_input_grad is set even under no_grad)
-    tensors = (*sources, x_proj_weight, dt_w, dt_b, A, D)
-    save = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-    return _CrossScanFn.apply(runner, save, tuple(source_index), orders, x_proj_weight, dt_w, dt_b, A, D, *sources)

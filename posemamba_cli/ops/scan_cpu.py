@@ -3,8 +3,8 @@
 The kernel fuses delta_bias + softplus, exp(delta A), the recurrence and the C contraction. It is built per
 instruction set (AVX-512, AVX2, NEON, generic); `cpu_kernel` finds the build for this CPU. ctypes releases
 the GIL during the call, so `cpu_threads` splits rows across torch's thread count. The block's whole cross
-scan runs fused: cross_forward (no gradients) and cross_scan (training: the fused forward, then the fused
-backward and two matmuls per source for the projections).
+scan runs fused (ScanBackend's cross_forward / cross_backward), and the block steps around it
+(conv3x3_silu, layer_norm_gate: csrc/block_ops.c) in inference.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import warnings
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
-from posemamba_cli.ops.backend import Grads
+from posemamba_cli.ops.backend import CrossGrads, Grads, Projections, ScanBackend
 from posemamba_cli.ops.cpu_kernel import KernelLibrary, KernelUnavailable, load_scan_kernel
 from posemamba_cli.ops.cpu_threads import map_chunks, run_split, split
 
@@ -45,7 +44,7 @@ def _f32(t: Tensor | None) -> Tensor | None:
     return None if t is None else t.to(torch.float32).contiguous()
 
 
-class CpuNativeBackend:
+class CpuNativeBackend(ScanBackend):
     name = "cpu"
     device_type = "cpu"
 
@@ -94,11 +93,6 @@ class CpuNativeBackend:
                        f"({kernel.describe()}). Reinstall posemamba-cli to build it once at install time.")
 
     @property
-    def lanes(self) -> int:
-        """Channels per vector of the loaded build (0 where none loaded)."""
-        return self._lanes if self._lib is not None else 0
-
-    @property
     def kernel(self) -> KernelLibrary | None:
         """The library in use (its ISA, origin and path), or None where there is none."""
         return self._kernel if self._lib is not None else None
@@ -127,23 +121,22 @@ class CpuNativeBackend:
         _check(codes, n_state)
         return y.to(u.dtype), ()
 
-    def cross_forward(self, us: list[Tensor], x_proj_weight: Tensor, orders: Tensor, dt_weight: Tensor,
-                      dt_bias: Tensor, A: Tensor, D: Tensor | None) -> Tensor | None:
-        """The fused cross scan (see ops.cross_scan), no gradients; None where the kernel does not cover it.
-
-        us: K (batch, P, Di) channels-last inputs, one per group. Returns y (batch, P, Di)."""
-        assert self._lib is not None, self._error
-        if not self._covers(us[0], A, dt_weight):
-            return None
-        return self._cross_fused(us, x_proj_weight, orders, dt_weight, dt_bias, A, D)[0]
-
     def _covers(self, u: Tensor, A: Tensor, dt_weight: Tensor) -> bool:
         """Whether the fused cross-scan kernels take these sizes: N = 16 states, R <= 16, Di a multiple of the
         lanes."""
         return A.shape[-1] == 16 and dt_weight.shape[-1] <= 16 and u.shape[-1] % self._lanes == 0
 
-    def _cross_fused(self, us, x_proj_weight, orders, dt_weight, dt_bias, A, D) -> tuple[Tensor, list]:
-        """cross_forward's y, and the projections it formed (see _projections) for a backward."""
+    def cross_covers(self, sources, A, dt_w, grad: bool) -> bool:
+        """The fused kernels' sizes (_covers); for a gradient also where this build's fused backward is the faster
+        (fused_backward) and the sources are float32 (batch, Di, P) alike."""
+        if self._lib is None or not self._covers(sources[0].transpose(1, 2), A, dt_w):
+            return False
+        return not grad or (self.fused_backward and all(
+            s.dtype == torch.float32 and s.dim() == 3 and s.shape == sources[0].shape for s in sources))
+
+    def cross_forward(self, us, x_proj_weight, orders, dt_weight, dt_bias, A, D, save) -> tuple[Tensor, Projections,
+                                                                                               tuple]:
+        """ScanBackend.cross_forward: the projections are _projections' (groups of a source side by side)."""
         batch, length, dim = us[0].shape
         K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
         projs = _projections(us, x_proj_weight)
@@ -157,7 +150,7 @@ class CpuNativeBackend:
                 K, dim, length, rank, n_state)
         codes = self._run(lambda u0, u1: self._lib.cross_scan_fwd(*args, u0, u1), batch * dim // self._lanes)
         _check(codes, n_state)
-        return y, projs
+        return y, projs, ()
 
     @property
     def fused_backward(self) -> bool:
@@ -171,24 +164,11 @@ class CpuNativeBackend:
     def fused_backward(self, value: bool | None) -> None:
         self._fused_backward = value
 
-    def cross_scan(self, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D):
-        """The fused cross scan with its backward (see ops.cross_scan), for training: None where no gradient is
-        wanted (cross_forward serves), the kernel does not cover the inputs, or fused_backward is off."""
-        tensors = (*sources, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D)
-        if not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)):
-            return None
-        if not self.fused_backward or not self._covers(sources[0].transpose(1, 2), A, dt_proj_weight):
-            return None
-        if any(s.dtype != torch.float32 or s.dim() != 3 or s.shape != sources[0].shape for s in sources):
-            return None
-        return _CrossScanCpuFn.apply(self, tuple(source_index), orders, x_proj_weight, dt_proj_weight,
-                                     dt_proj_bias, A, D, *sources)
-
-    def cross_backward(self, us, projs, orders, dt_weight, dt_bias, A, D, source_index, gy):
-        """The fused cross scan's gradients. us: K (batch, P, Di) float32 inputs; projs: the forward's
-        projections (_projections); gy (batch, P, Di). Returns du per source (dict, (batch, P, Di)), d projs
-        (like projs), dA (K*Di, N), dD (K*Di,), d bias (K, Di), d dt_weight (K, Di, R)."""
+    def cross_backward(self, us, projs, saved, orders, dt_weight, dt_bias, A, D, source_index, gy) -> CrossGrads:
+        """ScanBackend.cross_backward (the fused backward kernel)."""
         assert self._lib is not None, self._error
+        f32 = {id(u): _f32(u) for u in us}  # once per source
+        us = [f32[id(u)] for u in us]
         batch, length, dim = us[0].shape
         K, n_state, rank = len(us), A.shape[-1], dt_weight.shape[-1]
         order = orders.to(torch.int32).contiguous()
@@ -218,6 +198,34 @@ class CpuNativeBackend:
                 total += d
         return (du, list(zip(dproj, (ks for _, ks in projs))), dA.sum(0), dD.sum(0), dbias.sum(0).view(K, dim),
                 dw.sum(0).view(K, dim, rank))
+
+    def fuses_blocks(self, width: int) -> bool:
+        """Where this build's vectors tile the channels."""
+        return self._lib is not None and width % self._lanes == 0
+
+    def conv3x3_silu(self, x, weight, bias, gather):
+        """ops.block_ops.conv3x3_silu in one pass of csrc/block_ops.c."""
+        b, f, J, D = x.shape
+        xc = x.contiguous()
+        taps = weight.reshape(D, 9).t().contiguous()  # (9, D): tap (dy, dx) in row dy * 3 + dx
+        bias = torch.zeros(D) if bias is None else bias.contiguous()
+        act = torch.empty(b, f, J, D)
+        gathered = None if gather is None else torch.empty(b, f, J, D)
+        parent = None if gather is None else gather.to(torch.int64).contiguous()
+        args = (xc.data_ptr(), taps.data_ptr(), bias.data_ptr(), _ptr(parent), act.data_ptr(), _ptr(gathered), f, J, D)
+        codes = run_split(lambda u0, u1: self._lib.conv3x3_silu(*args, u0, u1), b * f)
+        assert not any(codes), codes
+        return act, gathered
+
+    def layer_norm_gate(self, y, z, weight, bias, eps, inplace):
+        """ops.block_ops.layer_norm_gate (contiguous y, z) in one pass of csrc/block_ops.c."""
+        D = y.shape[-1]
+        out = y if inplace else torch.empty_like(y)
+        w, bvec = weight.contiguous(), bias.contiguous()
+        args = (y.data_ptr(), z.data_ptr(), w.data_ptr(), bvec.data_ptr(), eps, out.data_ptr(), D)
+        codes = run_split(lambda r0, r1: self._lib.layer_norm_gate(*args, r0, r1), y.numel() // D)
+        assert not any(codes), codes
+        return out
 
     def backward(self, u, delta, A, B, C, D, delta_bias, delta_softplus, saved, dy) -> Grads:
         assert self._lib is not None, self._error
@@ -267,43 +275,6 @@ def _group_ptrs(projs: list[tuple[Tensor, list[int]]], K: int) -> list[int]:
 def _strides(projs: list[tuple[Tensor, list[int]]]) -> tuple[int, int]:
     """The (batch, position) strides, in floats, shared by _projections' tensors."""
     return projs[0][0].stride(0), projs[0][0].stride(1)
-
-
-class _CrossScanCpuFn(torch.autograd.Function):
-    """The fused CPU cross scan with its fused backward: the projections' gradients go back through matmuls."""
-
-    @staticmethod
-    def forward(ctx, backend: CpuNativeBackend, source_index: tuple[int, ...], orders: Tensor, x_proj_weight: Tensor,
-                dt_w: Tensor, dt_b: Tensor, A: Tensor, D: Tensor | None, *sources: Tensor) -> Tensor:
-        srcs = [s.transpose(1, 2) for s in sources]  # (b, P, Di) views; contiguous when stored channels-last
-        us = [srcs[s] for s in source_index]
-        y, projs = backend._cross_fused(us, x_proj_weight, orders, dt_w, dt_b, A, D)
-        ctx.backend, ctx.source_index, ctx.has_d = backend, source_index, D is not None
-        ctx.groups = [ks for _, ks in projs]
-        ctx.save_for_backward(orders, x_proj_weight, dt_w, dt_b, A, D, *sources, *(p for p, _ in projs))
-        return y.transpose(1, 2)  # (b, Di, P), stored channels-last
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, dy: Tensor):
-        orders, x_proj_weight, dt_w, dt_b, A, D, *rest = ctx.saved_tensors
-        S = len(rest) - len(ctx.groups)
-        sources, projs = rest[:S], list(zip(rest[S:], ctx.groups))
-        srcs = [_f32(s.transpose(1, 2)) for s in sources]
-        us = [srcs[s] for s in ctx.source_index]
-        du, dprojs, dA, dD, dbias, dw = ctx.backend.cross_backward(
-            us, projs, orders, dt_w, dt_b, A, D if ctx.has_d else None, ctx.source_index, dy.transpose(1, 2))
-        W = x_proj_weight.detach().float()
-        K, C, dim = W.shape
-        dW = torch.empty_like(W)
-        for dproj, ks in dprojs:  # proj = u @ W[ks]^T, groups side by side
-            d2 = dproj.view(-1, len(ks) * C)
-            s = ctx.source_index[ks[0]]
-            du[s].view(-1, dim).addmm_(d2, W[ks].reshape(-1, dim))
-            dW[ks] = (d2.t() @ srcs[s].reshape(-1, dim)).view(len(ks), C, dim)
-        dsources = [None if s not in du else du[s].transpose(1, 2).to(t.dtype) for s, t in enumerate(sources)]
-        return (None, None, None, dW.to(x_proj_weight.dtype), dw.to(dt_w.dtype), dbias.to(dt_b.dtype),
-                dA.to(A.dtype), None if not ctx.has_d else dD.to(D.dtype), *dsources)
 
 
 def _check(codes: list, n_state: int) -> None:

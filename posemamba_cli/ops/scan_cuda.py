@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from posemamba_cli.ops.backend import Grads
+from posemamba_cli.ops.backend import Grads, ScanBackend
 
 
-class CudaExtBackend:
+class CudaExtBackend(ScanBackend):
     name = "cuda"
     device_type = "cuda"
     max_state = 16

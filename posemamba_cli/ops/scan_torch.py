@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from posemamba_cli.ops.backend import Grads
+from posemamba_cli.ops.backend import Grads, ScanBackend
 
 CHUNK = 128
 
@@ -41,7 +41,7 @@ def _prepare(delta, delta_bias, delta_softplus):
     return F.softplus(x) if delta_softplus else x
 
 
-class TorchBackend:
+class TorchBackend(ScanBackend):
     name = "torch"
     device_type = "any"
 

@@ -12,8 +12,8 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
-from posemamba_cli.ops.backend import Grads
-from posemamba_cli.ops.cross_scan_triton import CrossScanTriton, cross_scan_triton
+from posemamba_cli.ops.backend import CrossGrads, Grads, Projections, ScanBackend
+from posemamba_cli.ops.cross_scan_triton import CrossScanTriton
 
 
 def _interpreter_active() -> bool:
@@ -31,7 +31,7 @@ def _largest_pow2_divisor(n: int, cap: int) -> int:
     return p
 
 
-class TritonBackend:
+class TritonBackend(ScanBackend):
     """Selective scan in Triton. Tunables: chunk (T), block_d (channels per program), warps, segments.
 
     Defaults are the fastest configuration measured on an H100 (benchmarks/tune_scan_triton.py): the
@@ -115,10 +115,28 @@ class TritonBackend:
             BD=geo["BD"], BN=geo["BN"], REVERSE=reverse, num_warps=1)
         return out
 
-    def cross_scan(self, sources, source_index, orders, x_proj_weight, dt_proj_weight, dt_proj_bias, A, D):
-        """The fused cross scan with its backward (see ops.cross_scan); None where it does not apply."""
-        return cross_scan_triton(self.cross, sources, source_index, orders, x_proj_weight, dt_proj_weight,
-                                 dt_proj_bias, A, D)
+    # -- the fused cross scan (ScanBackend's contract; kernels launched by CrossScanTriton) ---------------
+    def cross_covers(self, sources, A, dt_w, grad: bool) -> bool:
+        return self.cross.covers(sources, A)
+
+    @staticmethod
+    def _cross_weights(orders, dt_w, dt_b, A, D) -> tuple:
+        """orders int32, the rest float32, all contiguous (what the kernels read)."""
+        f32 = lambda t: None if t is None else t.detach().float().contiguous()  # noqa: E731
+        order = orders if orders.dtype == torch.int32 and orders.is_contiguous() else orders.int().contiguous()
+        return order, f32(dt_w), f32(dt_b), f32(A), f32(D)
+
+    def cross_forward(self, us, x_proj_weight, orders, dt_w, dt_b, A, D, save) -> tuple[Tensor, Projections, tuple]:
+        """One projection per group on the un-permuted grid (autocast may make it bf16); the saved tensors are the
+        groups' chunk checkpoints."""
+        xdbl = [torch.matmul(u, x_proj_weight[k].t().to(u.dtype)).contiguous() for k, u in enumerate(us)]
+        y, checkpoints = self.cross.forward(us, xdbl, *self._cross_weights(orders, dt_w, dt_b, A, D), save)
+        return y, [(x, [k]) for k, x in enumerate(xdbl)], tuple(checkpoints) if save else ()
+
+    def cross_backward(self, us, projs, saved, orders, dt_w, dt_b, A, D, source_index, dy) -> CrossGrads:
+        du, dxs, *rest = self.cross.backward(us, [x for x, _ in projs], *self._cross_weights(orders, dt_w, dt_b, A, D),
+                                             list(saved), source_index, dy)
+        return (du, [(d, [k]) for k, d in enumerate(dxs)], *rest)
 
     # -- protocol --------------------------------------------------------------------------------------
     def forward(self, u, delta, A, B, C, D, delta_bias, delta_softplus):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 
@@ -30,12 +33,29 @@ class _SelectiveScanFn(torch.autograd.Function):
         return (None, *grads, None)
 
 
+_runtime = ["auto"]  # the backend "auto" stands for, set by use_backend (process-wide, like torch.backends' flags)
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[None]:
+    """Run every op inside the block on backend `name` ("reference", "cpu", "torch", "triton", ...) wherever
+    the op is asked for "auto" (models are): a runtime choice, not part of any model; "auto" inside restores
+    the default (best available; POSEMAMBA_SCAN_BACKEND overrides)."""
+    old, _runtime[0] = _runtime[0], name
+    try:
+        yield
+    finally:
+        _runtime[0] = old
+
+
 def _forced_by(name: str) -> str:
     return " (set by POSEMAMBA_SCAN_BACKEND)" if settings.scan_backend() == name else ""
 
 
 def resolve_backend(name: str, device_type: str, dtype: torch.dtype) -> ScanBackend | None:
-    """The backend for `name` on this device; None means the reference loop."""
+    """The backend for `name` on this device ("auto": use_backend's choice, else the environment's, else the
+    best available); None means the reference loop."""
+    name = _runtime[0] if name == "auto" else name
     name = (settings.scan_backend() or name) if name == "auto" else name
     if name == "reference":
         return None
@@ -62,7 +82,8 @@ def selective_scan(
 
     u, delta: (batch, K*Di, L); A: (K*Di, N); B, C: (batch, K, N, L), shared by the Di channels of
     group k; D, delta_bias: (K*Di,). Returns y (batch, K*Di, L) in u's dtype.
-    backend: "auto" (best available for the device; POSEMAMBA_SCAN_BACKEND overrides), "reference",
+    backend: "auto" (use_backend's choice, else the best available for the device; POSEMAMBA_SCAN_BACKEND
+    overrides that), "reference",
     or a registered backend name ("cpu", "torch", "triton", "cuda").
     """
     if u.dim() != 3 or B.dim() != 4 or u.shape[1] % B.shape[1]:

@@ -37,9 +37,12 @@ class YoloPersonDetector:
 
         model = str(model)
         if not model.endswith((".yaml", ".yml")):
-            from posemamba_cli.people.safe_weights import check_detector_weights
+            from posemamba_cli.io.safe_weights import check_detector_weights
 
             check_detector_weights(model)  # before ultralytics unpickles it with weights_only off
+            if Path(model).suffix.lower() != ".pt":  # ultralytics reads other names lazily, as exported formats
+                raise PoseMambaError(f"{model}: a YOLO weights file must be named *.pt (ultralytics reads its "
+                                     "weights only under that suffix); rename it")  # fmt: skip
         try:
             self.model = YOLO(model, task="detect")
         except Exception as exc:  # a corrupt or foreign file

@@ -53,16 +53,16 @@ def track_weight(track: Track) -> float:
 
 def select_tracks(
     tracks: dict[int, Track] | list[Track], people: str = "main", min_frames: int = 1,
-    min_fragment_frames: int | None = None,
+    min_fragment_frames: int | None = None, source: str = "the video",
 ) -> list[Track]:
     """`people="main"`: the one track with the largest `summed_box_area`; `"all"`: every track seen in at
     least `min_frames` frames (and `min_fragment_frames` when given, except the main one), main first
-    then by weight. Raises PoseMambaError when nobody was found."""
+    then by weight. Raises PoseMambaError naming `source` (the video) when nobody was found."""
     items = list(tracks.values()) if isinstance(tracks, dict) else list(tracks)
     items.sort(key=lambda t: t.track_id)  # ties in weight go to the lowest id, as in `main_person`
     items = [t for t in items if len(t.boxes) >= max(1, min_frames)] or [t for t in items if t.boxes]
     if not items:
-        raise PoseMambaError("nobody was found in the video (no person detected in any frame)")
+        raise PoseMambaError(f"{source}: nobody was found (no person detected in any frame)")
     items.sort(key=track_weight, reverse=True)  # stable: equal weights keep the id order
     if people == "main":
         return items[:1]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from posemamba_cli.model.posemamba import PoseMamba
-from posemamba_cli.ops import resolve_backend
+from posemamba_cli.ops import resolve_backend, use_backend
 
 
 @dataclass
@@ -104,8 +104,8 @@ def benchmark_lifter(
                 torch.set_num_threads(n_threads)
                 plan = [(b, repeats) for b in backends] + ([(baseline, 1)] if baseline else [])
                 for backend, reps in plan:
-                    model.set_scan_backend(backend)
-                    seconds, peak = time_forward(model, x, reps, warmup=0 if backend == "reference" else 1)
+                    with use_backend(backend):
+                        seconds, peak = time_forward(model, x, reps, warmup=0 if backend == "reference" else 1)
                     result = BenchResult(preset, _label(backend), n_threads, batch, frames, seconds, peak)
                     results.append(result)
                     if on_result:

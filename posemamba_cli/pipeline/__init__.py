@@ -1,8 +1,7 @@
 """The `infer` pipeline: stages with progress bars, per-video output folders written atomically."""
 
-from posemamba_cli.pipeline.batch import infer, is_finished, plan_outputs
 from posemamba_cli.pipeline.keypoints_input import load_keypoints
-from posemamba_cli.pipeline.run import (
+from posemamba_cli.pipeline.per_video import (
     InferConfig,
     PoseEstimator2D,
     VideoResult,
@@ -11,6 +10,7 @@ from posemamba_cli.pipeline.run import (
     lifter_num_frame,
 )
 from posemamba_cli.pipeline.tracks2d import Tracks2D
+from posemamba_cli.pipeline.videos import infer, is_finished, plan_outputs
 
 __all__ = [
     "InferConfig",

@@ -1,6 +1,6 @@
 """Many videos over several processes, GPUs or machines with torch.distributed (`torchrun ... infer folder/`).
 
-Every rank plans the same videos in the same order (`batch.plan_outputs`) and takes every `world_size`-th
+Every rank plans the same videos in the same order (`videos.plan_outputs`) and takes every `world_size`-th
 one from its rank (round robin), runs them, and sends its results to rank 0, which prints the one summary.
 Each result folder is staged and renamed into place only when complete, with its manifest written last,
 so a restarted run (the same command) passes over finished videos and redoes only the rest.
@@ -10,27 +10,10 @@ Gloo carries the few messages on a CPU, NCCL between GPUs; each rank uses the GP
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from posemamba_cli.errors import PoseMambaError
-
-
-@dataclass(frozen=True)
-class World:
-    """This process's place among the ranks (a single process is rank 0 of 1)."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
+from posemamba_cli.settings import World
 
 
 def world_from_env() -> World:
@@ -41,7 +24,7 @@ def world_from_env() -> World:
         launch = settings.launch_info()
     except ValueError as exc:
         raise PoseMambaError(f"RANK / WORLD_SIZE / LOCAL_RANK must be integers: {exc}") from None
-    return World(launch.rank, launch.world, launch.local_rank)
+    return launch
 
 
 def rank_device(device: str, world: World) -> str:

@@ -10,36 +10,21 @@ from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 
 
-def _our_multi_person(path: Path) -> tuple[Tracks2D, tuple[int, int] | None] | None:
-    """The all-people arrays our own `keypoints_2d.npz` carries and its image size, if present."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "people_keypoints" not in data:
-                return None
-            size = tuple(int(v) for v in data["image_size"]) if "image_size" in data else None
-            return Tracks2D(
-                np.asarray(data["people_keypoints"], np.float64),
-                np.asarray(data["people_scores"], np.float64),
-                np.asarray(data["people_detected"], bool),
-                np.asarray(data["track_ids"]),
-            ), size
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def load_keypoints(
     path: str | Path, n_frames: int, people: str = "main", video_size: tuple[int, int] | None = None
 ) -> Tracks2D:
-    """Read a keypoint file into one row per video frame (frames the file lacks are undetected)."""
-    from posemamba_cli.pose2d.keypoint_files import read_keypoint_file
+    """Read a keypoint file into one row per video frame (frames the file lacks are undetected).
+
+    Every array is checked (`Tracks2D.checked`) before anyone is chosen; PoseMambaError names the file.
+    """
+    from posemamba_cli.pose2d.keypoint_files import read_keypoint_file, read_people_npz
 
     path = Path(path)
-    if path.suffix.lower() == ".npz" and path.is_file():
-        ours = _our_multi_person(path)
-        if ours is not None:
-            tracks, size = ours
-            _check_size(path, size, video_size)
-            return _choose(tracks, people).fit_frames(n_frames)
+    ours = read_people_npz(path) if path.suffix.lower() == ".npz" and path.is_file() else None
+    if ours is not None:
+        arrays, size = ours
+        _check_size(path, size, video_size)
+        return _choose(Tracks2D(*arrays).checked(str(path)), people).fit_frames(n_frames)
     data = read_keypoint_file(path)
     _check_size(path, data.image_size, video_size)
     ids = data.track_ids or [None]  # without track ids: the most confident person of each frame
@@ -54,7 +39,7 @@ def load_keypoints(
         f = s.frame_indices[keep]
         kp[p, f], sc[p, f], detected[p, f] = s.keypoints[keep], s.scores[keep], True
     track_ids = np.array([s.track_id if s.track_id is not None else p for p, s in enumerate(series)])
-    return _choose(Tracks2D(kp, sc, detected, track_ids), people)
+    return _choose(Tracks2D(kp, sc, detected, track_ids).checked(str(path)), people)
 
 
 def _check_size(path: Path, size: tuple[int, int] | None, video_size: tuple[int, int] | None) -> None:

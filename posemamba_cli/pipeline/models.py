@@ -22,8 +22,9 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
     one PoseMambaError listing every such file, where it goes, the command that fetches them all and where
     to download each by hand.
     """
-    from posemamba_cli.hub import default_weights_dir, load_registry, missing_weights_message, resolve_weights
+    from posemamba_cli.hub import default_weights_dir, fetch_entry, load_registry, missing_weights_message
     from posemamba_cli.hub.resolve import OFFLINE_REASON
+    from posemamba_cli.pretrained import fits
 
     registry = load_registry()
     folder = default_weights_dir(weights_dir)
@@ -39,7 +40,7 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
         failed, reasons = [], []
         for entry in missing:
             try:
-                resolve_weights(entry.name, weights_dir=folder)
+                fetch_entry(entry, folder, fits=fits)  # its bare reason: the message below says the rest once
             except PoseMambaError as exc:
                 failed.append(entry)
                 reasons.append(str(exc))
@@ -51,15 +52,10 @@ def check_models_present(names: list[str], weights_dir: str | Path | None, offli
 
 
 def resolve(name_or_path: str, weights_dir: str | Path | None, offline: bool) -> Path:
-    """A weights file for a registry name or a path (plain paths only where the registry is absent)."""
-    try:
-        from posemamba_cli.hub import resolve_weights
-    except ImportError:
-        path = Path(name_or_path).expanduser()
-        if not path.is_file():
-            raise PoseMambaError(f"checkpoint file not found: {name_or_path}") from None
-        return path
-    return resolve_weights(name_or_path, weights_dir=weights_dir, offline=offline)
+    """A verified weights file for a registry name or a path (posemamba_cli.pretrained.resolve)."""
+    from posemamba_cli.pretrained import resolve
+
+    return resolve(name_or_path, weights_dir, offline)
 
 
 def registry_model_info(name: str) -> dict[str, Any]:
@@ -75,10 +71,9 @@ def registry_model_info(name: str) -> dict[str, Any]:
 
 def load_lifter_model(name_or_path: str, weights_dir: str | Path | None, offline: bool, device: str) -> Any:
     """The PoseMamba lifter in eval mode (CheckpointError names a size or key mismatch)."""
-    from posemamba_cli.model.checkpoint import load_lifter
+    from posemamba_cli.pretrained import load_lifter
 
-    path = resolve(name_or_path, weights_dir, offline)
-    return load_lifter(path, device=device)
+    return load_lifter(name_or_path, device=device, weights_dir=weights_dir, offline=offline)
 
 
 def load_pose2d(name_or_path: str, weights_dir: str | Path | None, offline: bool, device: str,

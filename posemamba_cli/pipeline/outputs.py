@@ -6,17 +6,23 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.io.atomic import current_umask
+from posemamba_cli.io.atomic import atomic_path, current_umask
+from posemamba_cli.io.paths import check_writable  # noqa: F401  (its home before io.paths)
 from posemamba_cli.lift.track import Pose3D
+from posemamba_cli.pipeline.staging import ASIDE_SUFFIX, make_stage
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.skeleton import H36M_JOINTS
+
+if TYPE_CHECKING:
+    from posemamba_cli.world import WorldMotion
+    from posemamba_cli.world.camera_motion import CameraMotion
 
 # Units of each field of the JSON file (pose3d.json's "units").
 JSON_UNITS = {
@@ -25,36 +31,33 @@ JSON_UNITS = {
     "scores_2d": "2D confidence in [0, 1] per joint",
     "pose3d_camera_mm": "root-relative camera space, approximate millimetres (x right, y down, z away)",
     "pose3d_world_mm": "approximate millimetres, published world rotation, z up, lowest joint at z=0",
+    "root_camera_mm": "pelvis in camera space, mm (x right, y down, z away), filtered; null outside the track",
+    "joints_camera_mm": "absolute joints in camera space, mm: root_camera_mm + pose3d_camera_mm",
+    "joints_world_mm": "absolute joints in the world frame, mm: z up, floor (ankles at rest) at z=0, origin below "
+                       "the camera, y along the camera's view, x to its right",
+    "foot_contact": "(left ankle, right ankle) in contact with the floor",
+}
+# Units of pose3d.json's top-level world fields (also arrays of pose3d.npz).
+WORLD_UNITS = {
+    "focal_px": "pinhole focal length in pixels (principal point at the image centre); focal_source says from what",
+    "world_from_camera": "4x4 rigid transform camera mm -> world mm",
+    "foot_skate_mm": "per person: mean horizontal slide (mm) of a foot over one contact; null without contacts",
+    "path_smoothing_s": "sigma (seconds) of the root path's Gaussian local-linear filter",
 }
 # Units of each array of pose3d.npz (its "units").
 NPZ_UNITS = {
     **JSON_UNITS,
+    **WORLD_UNITS,
     "keypoints_2d_h36m": JSON_UNITS["keypoints_2d"],
     "scores_2d_h36m": JSON_UNITS["scores_2d"],
     "pose3d_camera_px": "root-relative camera space, pixel units of the source (x right, y down, z away)",
     "pose3d_camera_mm": "pose3d_camera_px x mm_per_px: approximate millimetres (typical adult skeleton)",
     "mm_per_px": "millimetres per pixel of each person's scale estimate",
+    "floor_plane_camera": "(a, b, c, d): the floor is a x + b y + c z + d = 0 in camera mm, (a, b, c) unit, up",
 }
 for _key in ("keypoints_2d", "scores_2d"):
     NPZ_UNITS.pop(_key)
 UNITS = NPZ_UNITS  # the previous name
-
-
-def check_writable(folder: Path) -> None:
-    """Raise PoseMambaError unless `folder` exists writable or could be created (nothing is created)."""
-    folder = Path(folder)
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise PoseMambaError(f"{folder}: output folder is not writable ({probe} is not a folder)")
-    try:
-        with tempfile.TemporaryFile(dir=probe):
-            pass
-    except OSError as exc:
-        raise PoseMambaError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
 
 
 MANIFEST = "posemamba_manifest.json"
@@ -70,29 +73,75 @@ def read_manifest(folder: Path) -> dict | None:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    ok = isinstance(doc, dict) and doc.get("format") == MANIFEST_FORMAT and isinstance(doc.get("files"), list)
-    return doc if ok else None
+    return doc if _manifest_ok(doc) else None
 
 
-def write_manifest(folder: Path, video: Path, files: list[str], n_frames: int, n_people: int) -> None:
-    """Mark `folder` as a complete result of this tool, listing every file it wrote there."""
+def _manifest_ok(doc: object) -> bool:
+    """Our manifest's layout: a hand-edited one that breaks it is not ours (its folder is left untouched)."""
+    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
+        return False
+    files, counts = doc.get("files"), [doc.get(k, 0) for k in ("n_frames", "n_people")]
+    return (isinstance(files, list) and all(isinstance(f, str) and f and "/" not in f and "\\" not in f
+                                            and f not in (".", "..") for f in files)
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
+            and isinstance(doc.get("video", ""), str))  # fmt: skip
+
+
+def write_manifest(
+    folder: Path, video: Path, files: list[str], n_frames: int, n_people: int, extra: dict | None = None
+) -> None:
+    """Mark `folder` as a complete result of this tool, listing every file it wrote there (`extra`: more keys)."""
     doc = {
         "format": MANIFEST_FORMAT,
         "video": str(Path(video).resolve()),
         "files": sorted(files),
         "n_frames": int(n_frames),
         "n_people": int(n_people),
+        **(extra or {}),
     }
     (Path(folder) / MANIFEST).write_text(json.dumps(doc, indent=1))
+
+
+def add_manifest_files(folder: Path, names: list[str]) -> None:
+    """Add `names` to the `files` of a finished result's manifest (rewritten through a temporary name)."""
+    doc = read_manifest(folder)
+    if doc is None:
+        raise PoseMambaError(f"{folder}: not a finished posemamba result (no manifest)")
+    doc["files"] = sorted(set(doc["files"]) | set(names))
+    with atomic_path(Path(folder) / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1))
+
+
+class ResultExists(PoseMambaError):
+    """The result folder already holds a finished result (and `overwrite` is off)."""
+
+
+def check_name_fits(final: Path) -> None:
+    """PoseMambaError unless every part of `final`'s path fits the file system's name limit (NAME_MAX)."""
+    final = Path(final)
+    probe = final.parent
+    while not probe.is_dir() and probe.parent != probe:
+        probe = probe.parent
+    try:
+        limit = os.pathconf(probe, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    for part in final.parts:
+        size = len(os.fsencode(part))
+        if size > limit:
+            raise PoseMambaError(f"{final}: the name {part[:40]}... is {size} bytes, longer than the {limit} this "
+                                 "file system allows (rename the video or choose another --output)")  # fmt: skip
 
 
 def check_replaceable(final: Path, overwrite: bool) -> None:
     """Raise PoseMambaError unless `final` is absent, or is a result of ours that may be replaced.
 
     A folder is replaced only with `overwrite`, only when its manifest says this tool wrote it, and only
-    when it holds nothing besides the files that manifest lists.
+    when it holds nothing besides the files that manifest lists. `ResultExists` when it holds a finished
+    result and `overwrite` is off; a name too long for the file system is refused first.
     """
     final = Path(final)
+    check_name_fits(final)
     if not final.exists() and not final.is_symlink():
         return
     manifest = read_manifest(final) if final.is_dir() else None
@@ -102,7 +151,7 @@ def check_replaceable(final: Path, overwrite: bool) -> None:
             "(choose another --output)"
         )
     if not overwrite:
-        raise PoseMambaError(f"{final}: results already exist (use --overwrite to replace them)")
+        raise ResultExists(f"{final}: results already exist (use --overwrite to replace them)")
     ours = set(manifest["files"]) | {MANIFEST}
     foreign = sorted(p.name for p in final.iterdir() if p.name not in ours or not p.is_file() or p.is_symlink())
     if foreign:
@@ -117,31 +166,47 @@ def staged_folder(final: Path, overwrite: bool = False) -> Iterator[Path]:
 
     An existing `final` is replaced only under the rules of `check_replaceable`; the files of the old result
     are then deleted by name (its manifest's list), so nothing this tool did not write is ever removed.
+    An OSError (disk full, read-only, ...) becomes one PoseMambaError naming the path.
     """
     final = Path(final)
     check_replaceable(final, overwrite)
     created = [p for p in [final.parent, *final.parent.parents] if not p.exists()]
-    final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    stage = None
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        stage = make_stage(final)
         yield stage
         _relax_permissions(stage)
         check_replaceable(final, overwrite)  # again: the folder may have changed while we worked
         old = None
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            old = make_stage(final, ASIDE_SUFFIX)
             os.replace(final, old / final.name)
         os.replace(stage, final)
         if old is not None:
             _remove_result(old / final.name)
             with contextlib.suppress(OSError):
                 old.rmdir()
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+    except BaseException as exc:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         for folder in created:  # the output folders this run made, innermost first, if still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if isinstance(exc, OSError):
+            raise PoseMambaError(_write_error(exc, final, stage)) from exc
         raise
+
+
+def _write_error(exc: OSError, final: Path, stage: Path | None) -> str:
+    """One line for an OSError met while writing `final`: the file it concerns (as named in `final`) and why."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"{final}: cannot write the results: {reason}"
+    where = Path(os.fsdecode(exc.filename))
+    if stage is not None and where.is_relative_to(stage):
+        where = final / where.relative_to(stage)
+    return f"{where}: cannot write it: {reason}" if where.is_relative_to(final) else f"{where}: {reason}"
 
 
 def _remove_result(folder: Path) -> None:
@@ -166,13 +231,35 @@ def _relax_permissions(folder: Path) -> None:
             item.chmod(0o666 & ~umask)
 
 
+def _finite_or_none(values: np.ndarray, decimals: int) -> list | None:
+    return np.round(values, decimals).tolist() if np.isfinite(values).all() else None
+
+
+def world_summary(world: WorldMotion, motion: CameraMotion | None, track_ids: np.ndarray) -> dict:
+    """The world step's figures for pose3d.json and the manifest: camera, floor, smoothing, foot skate."""
+    skate = [None if not np.isfinite(v) else round(float(v), 1) for v in world.foot_skate_mm]
+    return {
+        "focal_px": world.camera.focal_px,
+        "focal_source": world.camera.focal_source,
+        "path_smoothing_s": world.smooth_s,
+        "floor_tilt": "fitted to the feet" if world.floor.fitted_tilt else "the bodies' mean up direction",
+        "camera_motion": {
+            "moving": None if motion is None else motion.moving,
+            "largest_background_shift": None if motion is None or not np.isfinite(motion.shift) else motion.shift,
+            "pairs_compared": 0 if motion is None else motion.pairs,
+        },
+        "foot_skate_mm": {str(int(t)): v for t, v in zip(track_ids, skate)},
+    }
+
+
 def write_pose3d(
     folder: Path, poses: list[Pose3D], tracks: Tracks2D, fps: float, width: int, height: int,
-    times: np.ndarray | None = None,
+    times: np.ndarray | None = None, world: WorldMotion | None = None, camera_motion: CameraMotion | None = None,
 ) -> None:
     """`pose3d.npz` and `pose3d.json`: one entry per decoded video frame, H36M-17 order, units stated.
 
-    `times` are the frames' timestamps in seconds (default: frame / fps).
+    `times` are the frames' timestamps in seconds (default: frame / fps). With `world` (the world step's
+    result) both files gain the camera, root path, absolute joints, floor, contacts and foot skate.
     """
     interpolated = ~tracks.detected
     in_life = tracks.within_lifespan()
@@ -196,6 +283,7 @@ def write_pose3d(
         width=np.int64(width),
         height=np.int64(height),
         units=np.array(json.dumps(NPZ_UNITS)),
+        **({} if world is None else _world_arrays(world, camera_motion)),
     )
     frames = []
     for t in range(tracks.n_frames):
@@ -212,6 +300,13 @@ def write_pose3d(
                     "pose3d_world_mm": np.round(pose.world_mm[t], 1).tolist(),
                 }
             )
+            if world is not None:
+                people[-1].update(
+                    root_camera_mm=_finite_or_none(world.root_camera_mm[p, t], 1),
+                    joints_camera_mm=_finite_or_none(world.joints_camera_mm[p, t], 1),
+                    joints_world_mm=_finite_or_none(world.joints_world_mm[p, t], 1),
+                    foot_contact=world.foot_contact[p, t].tolist() if in_life[p, t] else None,
+                )
         frames.append({"frame": t, "time_s": round(float(t_s[t]), 6), "people": people})
     doc = {
         "format": "posemamba-pose3d/1",
@@ -230,4 +325,25 @@ def write_pose3d(
         "n_frames": tracks.n_frames,
         "frames": frames,
     }
+    if world is not None:
+        doc.update(world_summary(world, camera_motion, tracks.track_ids))
+        doc["world_from_camera"] = world.world_from_camera.tolist()
+        doc["world_units"] = WORLD_UNITS
     (folder / "pose3d.json").write_text(json.dumps(doc, separators=(",", ":")))
+
+
+def _world_arrays(world: WorldMotion, motion: CameraMotion | None) -> dict[str, np.ndarray]:
+    """The world step's arrays of pose3d.npz (README: Infer: output files)."""
+    return {
+        "focal_px": np.float64(world.camera.focal_px),
+        "focal_source": np.array(world.camera.focal_source),
+        "root_camera_mm": world.root_camera_mm.astype(np.float32),
+        "joints_camera_mm": world.joints_camera_mm.astype(np.float32),
+        "joints_world_mm": world.joints_world_mm.astype(np.float32),
+        "world_from_camera": world.world_from_camera.astype(np.float64),
+        "floor_plane_camera": np.append(world.floor.normal, world.floor.offset).astype(np.float64),
+        "foot_contact": world.foot_contact.astype(bool),
+        "foot_skate_mm": world.foot_skate_mm.astype(np.float64),
+        "path_smoothing_s": np.float64(world.smooth_s),
+        "camera_motion": np.array("unknown" if motion is None else motion.verdict),
+    }

@@ -1,4 +1,4 @@
-"""Run pipeline stages concurrently: one thread per stage, bounded queues between them.
+"""Run pipeline stages: one thread per stage with bounded queues between them, or chained in this thread.
 
 A stage is a generator function `stage(items) -> items`: it reads its input iterator and yields outputs,
 so it can map one to one, batch (collect n inputs, yield n outputs) or keep state (a tracker). The source
@@ -7,6 +7,8 @@ is iterated in its own thread too (decoding overlaps everything after it). The q
 
 The first exception in any stage (or the source) stops every thread and is re-raised in the consumer;
 closing the consumer early (break, KeyboardInterrupt, a SIGTERM turned into an exception) stops them as well.
+With `threaded=False` the same stages are chained as generators in the caller's thread (`infer --sequential`),
+so both ways run the same code and give the same items in the same order.
 """
 
 from __future__ import annotations
@@ -81,17 +83,61 @@ class _Run:
             yield item
 
 
+class _Timed:
+    """An iterator that adds up the seconds spent inside its `next` (its own work and everything upstream)."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items, self.seconds = iter(items), 0.0
+
+    def __iter__(self) -> _Timed:
+        return self
+
+    def __next__(self) -> Any:
+        start = time.perf_counter()
+        try:
+            return next(self.items)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def close(self) -> None:
+        close = getattr(self.items, "close", None)
+        if close is not None:
+            close()
+
+
+def _chained(source: Iterable[Any], stages: list[tuple[str, Stage]], clock: StageClock | None) -> Iterator[Any]:
+    """The stages as generators over each other in this thread; a stage's busy time is its own `next` time
+    less its input's."""
+    chain = [_Timed(source)]
+    for _, stage in stages:
+        chain.append(_Timed(stage(chain[-1])))
+    try:
+        yield from chain[-1]
+    finally:
+        for item in reversed(chain):  # a stage cut short stops its input too (ffmpeg behind the source)
+            item.close()
+        if clock is not None:
+            clock.add("decode", chain[0].seconds)
+            for (name, _), own, upstream in zip(stages, chain[1:], chain):
+                clock.add(name, own.seconds - upstream.seconds)
+
+
 def run_stages(
     source: Iterable[Any],
     stages: list[tuple[str, Stage]],
     queue_size: int = 8,
     clock: StageClock | None = None,
+    threaded: bool = True,
 ) -> Iterator[Any]:
-    """Yield what the last stage yields, with the source and every stage running in their own threads.
+    """Yield what the last stage yields, with the source and every stage running in their own threads
+    (`threaded`) or chained in the caller's thread.
 
     `stages` are (name, generator function) pairs applied in order; `clock` (optional) receives each
     stage's busy seconds, the source's under the name "decode".
     """
+    if not threaded:
+        yield from _chained(source, stages, clock)
+        return
     run = _Run(queue_size)
     queues = [queue.Queue(maxsize=run.queue_size) for _ in range(len(stages) + 1)]
 

@@ -40,6 +40,23 @@ class Tracks2D:
             for k, s, d in zip(self.keypoints, self.scores, self.detected)
         ])  # fmt: skip
 
+    def checked(self, source: str, image_size: tuple[int, int] | None = None) -> Tracks2D:
+        """These tracks through THE keypoint check (`pose2d.keypoint_checks`): shapes, finite, in range,
+        distinct integer ids (PoseMambaError naming `source`), scores clipped into [0, 1]; with
+        `image_size` (width, height), a warning when detected joints lie far outside the frame."""
+        from posemamba_cli.pose2d.keypoint_checks import check_people, warn_outside_frame
+
+        kp, sc, det, ids = check_people(self.keypoints, self.scores, self.detected, self.track_ids, source)
+        warn_outside_frame(kp, sc, det, image_size, source)
+        return Tracks2D(kp, sc, det, ids)
+
+    def without_fragments(self, min_frames: int) -> Tracks2D:
+        """The main person and everyone detected in at least `min_frames` frames (`--people all`'s rule,
+        `people.selection.fragment_frames`), in the same order."""
+        main = self.main_index()
+        keep = [p for p in range(self.n_people) if p == main or int(self.detected[p].sum()) >= min_frames]
+        return self if len(keep) == self.n_people else self.subset(keep)
+
     def subset(self, people: list[int]) -> Tracks2D:
         """The given people (indices), in that order."""
         return Tracks2D(self.keypoints[people], self.scores[people], self.detected[people], self.track_ids[people])

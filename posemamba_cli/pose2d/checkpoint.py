@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from posemamba_cli.errors import CheckpointError
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.io.safe_load import safe_torch_load
 from posemamba_cli.pose2d.hrnet import NUM_KEYPOINTS, WIDTHS, TopDownHRNet
+
+if TYPE_CHECKING:
+    from posemamba_cli.hub.registry import WeightsEntry
 
 StateDict = dict[str, torch.Tensor]
 _OPTIONAL_SUFFIX = "num_batches_tracked"
@@ -52,8 +57,7 @@ def read_hrnet_state_dict(path: str | os.PathLike) -> StateDict:
     (see `check_hrnet_state_dict`). Raises `CheckpointError` for a missing, unreadable or unsafe file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
+    require_file(path, "checkpoint", f"{path}: checkpoint file not found", CheckpointError)
     return _extract_state_dict(safe_torch_load(path), str(path))
 
 
@@ -112,6 +116,13 @@ def check_hrnet_state_dict(state: Mapping[str, torch.Tensor], width: int, source
     for key in expected:
         full.setdefault(key, torch.zeros((), dtype=torch.long))
     return full
+
+
+def hrnet_fits_file(entry: WeightsEntry, path: Path) -> str:
+    """The file is an mmpose HRNet checkpoint of the registry entry's width (keys and shapes), loaded safely."""
+    width = int(entry.model.get("width", 32))
+    check_hrnet_state_dict(read_hrnet_state_dict(path), width, f"the file for {entry.name}")
+    return f"fits HRNet-W{width}"
 
 
 def load_hrnet_model(checkpoint: str | os.PathLike | Mapping[str, torch.Tensor]) -> TopDownHRNet:

@@ -9,6 +9,8 @@ Accepted files:
   as (width, height) and ``detected`` (frames,) bool (rows where it is False are left out), as
   `posemamba infer` writes `keypoints_2d.npz`.
 
+Every file's numbers go through `keypoint_checks` (finite, in range, scores clipped into [0, 1]).
+
 `image_id` becomes the frame index: an integer as is; a string by its last number ("12.jpg", "frame_0012.png"),
 or, when the strings carry no distinct numbers, by order of first appearance.
 """
@@ -27,6 +29,7 @@ import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.io.atomic import atomic_path
+from posemamba_cli.pose2d.keypoint_checks import MAX_PIXELS, check_people, check_values
 
 NUM_JOINTS = 17
 # Keypoint counts of layouts whose first 17 joints are COCO-17 in COCO order.
@@ -172,7 +175,7 @@ def _read_json(path: Path) -> KeypointTracks:
     if len(layouts) > 1:
         raise KeypointFileError(f"{path}: entries mix keypoint layouts ({', '.join(sorted(layouts))})")
     return KeypointTracks(
-        frames=dict(sorted(frames.items())),
+        frames=_checked_frames(frames, str(path)),
         source_format="alphapose" if alphapose else "coco",
         layout=layouts.pop(),
         path=path,
@@ -228,13 +231,13 @@ def _parse_person(path: Path, i: int, entry: Mapping) -> tuple[PersonKeypoints, 
         array = np.array([_number(v) for v in values], dtype=np.float64).reshape(-1, 3)[:NUM_JOINTS]
     except TypeError:
         raise KeypointFileError(f"{path}: entry {i} has non-numeric keypoint values") from None
-    if not np.isfinite(array).all():
-        raise KeypointFileError(f"{path}: entry {i} has non-finite keypoint values")
     score = entry.get("score")
     try:
         score = None if score is None else _number(score)
     except TypeError:
         raise KeypointFileError(f"{path}: entry {i} has a non-numeric 'score'") from None
+    if score is not None and not math.isfinite(score):
+        raise KeypointFileError(f"{path}: entry {i} has a non-finite 'score' ({score})")
     person = PersonKeypoints(
         keypoints=array[:, :2].astype(np.float32),
         scores=array[:, 2].astype(np.float32),
@@ -242,6 +245,16 @@ def _parse_person(path: Path, i: int, entry: Mapping) -> tuple[PersonKeypoints, 
         score=score,
     )
     return person, _COCO_PREFIX_LAYOUTS[len(values) // 3]
+
+
+def _checked_frames(frames: dict[int, list[PersonKeypoints]], source: str) -> dict[int, list[PersonKeypoints]]:
+    """Every person of every frame through `check_values` at once (one warning per file); frames sorted."""
+    people = [(f, p) for f in sorted(frames) for p in frames[f]]
+    kp, sc = check_values(np.stack([p.keypoints for _, p in people]), np.stack([p.scores for _, p in people]), source)
+    out: dict[int, list[PersonKeypoints]] = {}
+    for (f, p), k, s in zip(people, kp.astype(np.float32), sc.astype(np.float32)):
+        out.setdefault(f, []).append(PersonKeypoints(keypoints=k, scores=s, track_id=p.track_id, score=p.score))
+    return out
 
 
 def _track_id(value: object) -> int | None:
@@ -258,7 +271,8 @@ def _track_id(value: object) -> int | None:
 # --- our npz -------------------------------------------------------------------------------------
 
 
-def _read_npz(path: Path) -> KeypointTracks:
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an npz (no pickles); KeypointFileError when numpy cannot read it."""
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as exc:  # a user's file that numpy cannot parse: one clear line, no traceback
@@ -267,11 +281,34 @@ def _read_npz(path: Path) -> KeypointTracks:
         raise KeypointFileError(f"{path}: a single .npy array, not an npz archive of named arrays")
     try:
         with data:
-            arrays = {key: data[key] for key in data.files}
+            return {key: data[key] for key in data.files}
     except ValueError as exc:
         raise KeypointFileError(f"{path}: unreadable npz (object arrays are not accepted): {exc}") from None
     except Exception as exc:
         raise KeypointFileError(f"{path}: not a readable npz file ({exc})") from None
+
+
+PEOPLE_ARRAYS = ("people_keypoints", "people_scores", "people_detected", "track_ids")
+
+
+def read_people_npz(
+    path: str | os.PathLike,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[int, int] | None] | None:
+    """Every person of our `keypoints_2d.npz`: ((P, T, 17, 2) keypoints, (P, T, 17) scores, (P, T) detected,
+    (P,) track ids) checked by `check_people`, and the image size; None for an npz without `people_*`."""
+    path = Path(path)
+    arrays = _npz_arrays(path)
+    if "people_keypoints" not in arrays:
+        return None
+    missing = [k for k in PEOPLE_ARRAYS if k not in arrays]
+    if missing:
+        raise KeypointFileError(f"{path}: has people_keypoints but lacks {', '.join(missing)}")
+    people = check_people(*(arrays[k] for k in PEOPLE_ARRAYS), str(path))
+    return people, _image_size(arrays.get("image_size"), str(path))
+
+
+def _read_npz(path: Path) -> KeypointTracks:
+    arrays = _npz_arrays(path)
     missing = [k for k in ("keypoints", "scores") if k not in arrays]
     if missing:
         raise KeypointFileError(
@@ -310,9 +347,7 @@ def _validate_arrays(
         raise KeypointFileError(f"{source}: keypoints hold zero frames")
     if scores.shape != (frames, NUM_JOINTS):
         raise KeypointFileError(f"{source}: scores must have shape ({frames}, 17), got {scores.shape}")
-    for name, array in (("keypoints", keypoints), ("scores", scores)):
-        if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
-            raise KeypointFileError(f"{source}: {name} must be finite numbers")
+    keypoints, scores = check_values(keypoints, scores, source)
     if frame_indices is None:
         indices = np.arange(frames, dtype=np.int64)
     else:
@@ -324,15 +359,20 @@ def _validate_arrays(
         if (indices < 0).any() or (np.diff(indices) <= 0).any():
             raise KeypointFileError(f"{source}: frame_indices must be non-negative and strictly increasing")
         indices = indices.astype(np.int64)
-    size = None
-    if image_size is not None:
-        raw = np.asarray(image_size)
-        if raw.shape != (2,) or not np.issubdtype(raw.dtype, np.number) or not (raw > 0).all():
-            raise KeypointFileError(f"{source}: image_size must be two positive numbers (width, height)")
-        if not all(math.isclose(v, round(v)) for v in raw.tolist()):
-            raise KeypointFileError(f"{source}: image_size must be whole pixels")
-        size = (int(round(raw[0])), int(round(raw[1])))
-    return keypoints.astype(np.float32), scores.astype(np.float32), indices, size
+    return keypoints.astype(np.float32), scores.astype(np.float32), indices, _image_size(image_size, source)
+
+
+def _image_size(image_size: np.ndarray | tuple[int, int] | None, source: str) -> tuple[int, int] | None:
+    """(width, height) in whole pixels, or None when not given."""
+    if image_size is None:
+        return None
+    raw = np.asarray(image_size)
+    if (raw.shape != (2,) or not np.issubdtype(raw.dtype, np.number) or not np.isfinite(raw).all()
+            or not (raw > 0).all() or (raw > MAX_PIXELS).any()):  # fmt: skip
+        raise KeypointFileError(f"{source}: image_size must be two positive numbers (width, height)")
+    if not all(math.isclose(v, round(v)) for v in raw.tolist()):
+        raise KeypointFileError(f"{source}: image_size must be whole pixels")
+    return int(round(raw[0])), int(round(raw[1]))
 
 
 def write_keypoints_npz(

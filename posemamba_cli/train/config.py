@@ -7,6 +7,7 @@ The lifter's settings live in one nested `PoseMambaConfig` (`cfg.model`); the pu
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from posemamba_cli.errors import PoseMambaError
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.model.config import PoseMambaConfig
 
 #: keys of the published configs that this trainer reads but that do not change what it does
@@ -69,6 +71,7 @@ class TrainConfig:
     eval_batch_size: int = 16
     save_every_steps: int = 1000  # also write `latest` every N steps inside an epoch (0: epoch ends only)
     amp: bool = True  # bf16 autocast on CUDA
+    scan_backend: str = "auto"  # the selective-scan kernel the run uses (posemamba_cli.ops.use_backend)
     dataset: str = "h36m"  # h36m (the published pickle / clip folders) or mpi3dhp (P-STMO's npz files)
     optimizer: str = "adamw"  # adamw (published H36M recipe) or adam_amsgrad (3DHP recipe: no weight decay)
     ignored_keys: list[str] = field(default_factory=list)
@@ -100,8 +103,7 @@ OPTIMIZERS = ("adamw", "adam_amsgrad")
 _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "model"}
 #: published (flat) keys that are model settings -> the PoseMambaConfig field they set
 MODEL_KEYS = {"dim_feat": "dim_feat", "depth": "depth", "mlp_ratio": "mlp_ratio", "d_state": "d_state",
-              "drop_path_rate": "drop_path_rate", "limb_grad": "limb_grad", "scan_backend": "scan_backend",
-              "clip_len": "num_frame"}
+              "drop_path_rate": "drop_path_rate", "limb_grad": "limb_grad", "clip_len": "num_frame"}
 
 
 _OPTIONAL_TYPES = {"test_stride": 0, "data_file": "", "cache_dir": ""}  # fields whose default is None
@@ -174,18 +176,35 @@ def config_from_dict(raw: dict[str, Any], overrides: dict[str, Any] | None = Non
         raise PoseMambaError("rootrel: False is not supported (PoseMamba predicts root-relative 3D)")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.clip_len < 1 or cfg.data_stride < 1:
         raise PoseMambaError("epochs, batch_size, clip_len and data_stride must be positive")
+    _check_numbers(cfg)
     return cfg
+
+
+#: float keys -> whether 0 is allowed (the optimiser rejects negative or NaN values only once training starts)
+_NUMBERS = {"learning_rate": False, "lr_decay": False, "weight_decay": True,
+            **{k: True for k in ("lambda_3d", "lambda_scale", "lambda_3d_velocity", "lambda_diff", "lambda_lv",
+                                 "lambda_lg")}}  # fmt: skip
+
+
+def _check_numbers(cfg: TrainConfig) -> None:
+    for key, zero_ok in _NUMBERS.items():
+        value = getattr(cfg, key)
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+            kind = "a finite number >= 0" if zero_ok else "a positive finite number"
+            raise PoseMambaError(f"config key '{key}' is {value!r}; it must be {kind}")
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read a YAML config file (published or ours)."""
     path = Path(path)
-    if not path.is_file():
-        raise PoseMambaError(f"config file {path} does not exist")
+    require_file(path, "config file")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise PoseMambaError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, dict):
         raise PoseMambaError(f"config file {path} must hold a mapping of keys, not a {type(raw).__name__}")
-    return config_from_dict(raw, overrides)
+    try:
+        return config_from_dict(raw, overrides)
+    except PoseMambaError as exc:
+        raise PoseMambaError(f"config file {path}: {exc}") from None

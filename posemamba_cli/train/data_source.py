@@ -1,10 +1,9 @@
-"""Find the training data a config names: the preprocessed pickle (sliced, cached) or published clip folders."""
+"""Find the training data a config names, with its task: Human3.6M's preprocessed pickle (sliced, cached) or
+published clip folders, or MPI-INF-3DHP's npz files (train.mpi3dhp_task)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -12,16 +11,8 @@ from posemamba_cli import settings
 from posemamba_cli.data.clips import ClipSet, load_clip_folder, load_clips
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.train.config import TrainConfig
-
-
-@dataclass
-class TrainingData:
-    """Train and test clips; `test.table` is set when the test split came from the preprocessed file."""
-
-    train: ClipSet
-    test: ClipSet
-    description: str
-    task: Any = None  # a non-H36M benchmark (e.g. train.mpi3dhp_task.MPI3DHPTask); None: Human3.6M
+from posemamba_cli.train.mpi3dhp_task import resolve_3dhp
+from posemamba_cli.train.task import TrainingData
 
 
 def default_cache_dir() -> Path:
@@ -51,8 +42,6 @@ def resolve_data(cfg: TrainConfig, data: str | Path | None = None) -> TrainingDa
     `data_root/<subset>/{train,test}` for every subset in `subset_list`.
     """
     if cfg.dataset == "mpi3dhp":
-        from posemamba_cli.train.mpi3dhp_task import resolve_3dhp
-
         return resolve_3dhp(cfg, data)
     explicit = data or cfg.data_file
     if explicit:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import torch
@@ -10,54 +9,36 @@ import torch.distributed as dist
 
 from posemamba_cli import settings
 from posemamba_cli.device import resolve_device
+from posemamba_cli.settings import World
 
 
-@dataclass
-class DistInfo:
-    """This process's place in the run; world 1 means a plain single-process run."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world > 1
-
-
-def setup(device: str | None = None) -> DistInfo:
-    """Join the process group when torchrun's variables are set; choose this process's device."""
-    launch = settings.launch_info()
-    world, rank, local_rank = launch.world, launch.rank, launch.local_rank
-    if world > 1 and device not in (None, "auto") and str(device).startswith("cuda"):
+def setup(device: str | None = None) -> tuple[World, torch.device]:
+    """Join the process group when torchrun's variables are set; (this process's place, its device)."""
+    world = settings.launch_info()
+    if world.distributed and device not in (None, "auto") and str(device).startswith("cuda"):
         device = "cuda"  # under torchrun each process takes its own GPU
-    dev = resolve_device(device, local_rank=local_rank if world > 1 else None)
+    dev = resolve_device(device, local_rank=world.local_rank if world.distributed else None)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
-    if world > 1 and not dist.is_initialized():
+    if world.distributed and not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=timedelta(minutes=30))
-    return DistInfo(rank=rank, world=world, local_rank=local_rank, device=dev)
+    return world, dev
 
 
-def all_mean(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
+def all_mean(value: torch.Tensor, world: World) -> torch.Tensor:
     """Mean of a tensor over all processes (itself when single-process)."""
-    if not info.enabled:
+    if not world.distributed:
         return value
     out = value.detach().clone()
     dist.all_reduce(out)
-    return out / info.world
+    return out / world.world_size
 
 
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
+def barrier(world: World) -> None:
+    if world.distributed:
         dist.barrier()
 
 
-def cleanup(info: DistInfo) -> None:
-    if info.enabled and dist.is_initialized():
+def cleanup(world: World) -> None:
+    if world.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -1,8 +1,8 @@
 """MPI-INF-3DHP as a training task: data from P-STMO's npz files, the reference evaluation every epoch,
 and the best epoch's predictions as `inference_data.mat`.
 
-The trainer asks a task (`TrainingData.task`) for its training dataset, its root joint, an evaluation
-returning metrics (`mpjpe_mm` picks the best epoch) and `save_best(run_dir)` after an improving epoch.
+The Task contract (train.task): the training dataset, the root joint, an evaluation returning metrics
+(`mpjpe_mm` picks the best epoch) and `save_best(run_dir)` after an improving epoch.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from posemamba_cli.data.mpi3dhp_dataset import Clip3DHPDataset
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.evaluation.mpi3dhp import evaluate_3dhp, write_inference_mat
 from posemamba_cli.evaluation.mpi3dhp_predict import model_in_chans, predict_windows, windows_mpjpe
-
-INFERENCE_MAT = "inference_data.mat"
+from posemamba_cli.train.run_dir import INFERENCE_MAT
+from posemamba_cli.train.task import TrainingData
 
 
 class MPI3DHPTask:
@@ -28,6 +28,7 @@ class MPI3DHPTask:
 
     name = "mpi3dhp"
     root_joint = mpi3dhp.ROOT
+    score_keys = ("mpjpe_mm",)
 
     def __init__(self, train: mpi3dhp.Clips3DHP | None, test: list[mpi3dhp.Sequence3DHP], clip_len: int,
                  joints: int = 14) -> None:
@@ -73,10 +74,8 @@ def _data_folder(cfg: Any, data: str | Path | None) -> Path:
     return folder
 
 
-def resolve_3dhp(cfg: Any, data: str | Path | None = None) -> Any:
+def resolve_3dhp(cfg: Any, data: str | Path | None = None) -> TrainingData:
     """TrainingData for a 3DHP config: `data` (or `data_file` / `data_root`) is the folder with both npz."""
-    from posemamba_cli.train.data_source import TrainingData
-
     folder = _data_folder(cfg, data)
     train = mpi3dhp.build_clips(mpi3dhp.read_train(folder / mpi3dhp.TRAIN_FILE), cfg.clip_len, cfg.data_stride)
     task = MPI3DHPTask(train, mpi3dhp.read_test(folder / mpi3dhp.TEST_FILE), cfg.clip_len)

@@ -16,21 +16,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from posemamba_cli.data.dataset import ClipDataset
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.evaluation.evaluate import evaluate_model
+from posemamba_cli.io.paths import require_file
 from posemamba_cli.model.checkpoint import FORMAT, load_file, save_checkpoint
+from posemamba_cli.model.config import LEGACY_KEYS
 from posemamba_cli.model.posemamba import PoseMamba
+from posemamba_cli.ops import use_backend
 from posemamba_cli.train import distributed as ddp
 from posemamba_cli.train import rng
 from posemamba_cli.train.config import TrainConfig
-from posemamba_cli.train.data_source import TrainingData
 from posemamba_cli.train.logs import RunLog
 from posemamba_cli.train.losses import total_loss
+from posemamba_cli.train.run_dir import BEST, LATEST, check_run_dir, clear_previous_run
 from posemamba_cli.train.sampler import EpochSampler
+from posemamba_cli.train.task import TrainingData
 
-LATEST = "latest.pt"
-BEST = "best.pt"
 LOSS_KEYS = ("lambda_3d", "lambda_scale", "lambda_3d_velocity", "lambda_diff", "lambda_lv", "lambda_lg")
 
 
@@ -46,6 +46,7 @@ class TrainResult:
     status: str  # "finished", "interrupted" (resumable) or "stopped"
     history: list[dict[str, Any]] = field(default_factory=list)
     best_p1: float | None = None
+    stop_signal: int | None = None  # the signal that interrupted the run (SIGINT, SIGTERM), if one did
 
 
 class _StopFlag:
@@ -53,6 +54,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum: int | None = None
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
@@ -65,6 +67,7 @@ class _StopFlag:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
+        self.signum = signum
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
@@ -77,15 +80,15 @@ class Trainer:
     `resume` continues from `run_dir/latest.pt` (or the given file) exactly where it stopped: weights,
     optimiser, learning rate, epoch, batch within the epoch and every random generator. `max_steps` stops
     after that many optimiser steps in this call, leaving a resumable checkpoint (as SIGINT/SIGTERM do).
+    A `run_dir` with anything in it needs `resume` or `overwrite` (see `train.run_dir.check_run_dir`).
     """
 
     def __init__(self, cfg: TrainConfig, data: TrainingData, run_dir: str | Path, device: str | None = None,
                  resume: bool | str | Path = False, max_steps: int | None = None, console: Console | None = None,
-                 tensorboard: bool = True, log_every: int = 10) -> None:
+                 tensorboard: bool = True, log_every: int = 10, overwrite: bool = False) -> None:
         self.cfg, self.data, self.run_dir = cfg, data, Path(run_dir)
-        self.dist = ddp.setup(device)
-        self.device = self.dist.device
-        self.resume, self.max_steps = resume, max_steps
+        self.dist, self.device = ddp.setup(device)
+        self.resume, self.max_steps, self.overwrite = resume, max_steps, overwrite
         self.console = console or Console(stderr=True)
         self.tensorboard, self.log_every = tensorboard, log_every
         self.use_amp = cfg.amp and self.device.type == "cuda"
@@ -96,7 +99,7 @@ class Trainer:
         rng.seed_all(cfg.seed)
         self.model = PoseMamba(cfg.model).to(self.device)
         self.net: torch.nn.Module = self.model
-        if self.dist.enabled:
+        if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -104,14 +107,9 @@ class Trainer:
             self.optimizer = torch.optim.Adam(params, lr=cfg.learning_rate, amsgrad=True)
         else:
             self.optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        task = self.data.task
-        self.root = task.root_joint if task is not None else 0
-        if task is not None:
-            self.dataset = task.train_dataset(cfg)
-        else:
-            self.dataset = ClipDataset(self.data.train, flip=cfg.flip, no_conf=cfg.no_conf, gt_2d=cfg.gt_2d,
-                                       seed=cfg.seed)
-        self.sampler = EpochSampler(len(self.dataset), seed=cfg.seed, world=self.dist.world, rank=self.dist.rank)
+        self.root = self.data.task.root_joint
+        self.dataset = self.data.task.train_dataset(cfg)
+        self.sampler = EpochSampler(len(self.dataset), seed=cfg.seed, world=self.dist.world_size, rank=self.dist.rank)
         self.loader = DataLoader(
             self.dataset, batch_size=cfg.batch_size, sampler=self.sampler, num_workers=cfg.num_workers,
             generator=torch.Generator().manual_seed(cfg.seed),  # keeps the global RNG untouched by loaders
@@ -124,13 +122,12 @@ class Trainer:
 
     def _resume(self) -> None:
         path = Path(self.resume) if isinstance(self.resume, (str, Path)) else self.run_dir / LATEST
-        if not path.is_file():
-            raise PoseMambaError(f"cannot resume: {path} does not exist")
+        require_file(path, "cannot resume: checkpoint", f"cannot resume: {path} does not exist")
         ckpt = load_file(path)
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "step_in_epoch" not in ckpt:
             raise PoseMambaError(f"cannot resume from {path}: it is not a training checkpoint of this tool")
-        stored = {k: v for k, v in ckpt["config"].items() if k != "scan_backend"}
-        mine = self.model.config.architecture()
+        stored = {k: v for k, v in ckpt["config"].items() if k not in LEGACY_KEYS}
+        mine = self.model.config.to_dict()
         if stored != mine:
             diff = ", ".join(f"{k}: {stored.get(k)} vs {mine.get(k)}" for k in mine if stored.get(k) != mine.get(k))
             raise PoseMambaError(f"cannot resume from {path}: the config's model differs ({diff})")
@@ -147,9 +144,9 @@ class Trainer:
 
     def _gather_rng(self) -> list[dict[str, Any]]:
         state = rng.capture()
-        if not self.dist.enabled:
+        if not self.dist.distributed:
             return [state]
-        out: list[Any] = [None] * self.dist.world
+        out: list[Any] = [None] * self.dist.world_size
         torch.distributed.all_gather_object(out, state)
         return out
 
@@ -172,27 +169,32 @@ class Trainer:
         log: RunLog | None = None
         status = "finished"
         steps_this_call = 0
+        stop_signal = None
+        check_run_dir(self.run_dir, resume=self.resume, overwrite=self.overwrite)
         try:
             self._build()
             if self.resume:
                 self._resume()
             if self.dist.is_main:
+                if self.overwrite:
+                    clear_previous_run(self.run_dir)
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 log = RunLog(self.run_dir, tensorboard=self.tensorboard)
             ddp.barrier(self.dist)
-            with _StopFlag() as stop, self._progress() as progress:
+            with use_backend(self.cfg.scan_backend), _StopFlag() as stop, self._progress() as progress:
                 while self.epoch < self.cfg.epochs:
                     outcome, steps = self._train_epoch(progress, stop, log, steps_this_call)
                     steps_this_call += steps
                     if outcome != "epoch":
-                        status = outcome
+                        status, stop_signal = outcome, stop.signum
                         break
                     self._end_epoch(progress, log)
         finally:
             if log is not None:
                 log.close()
             ddp.cleanup(self.dist)
-        return TrainResult(self.run_dir, self.epoch, self.global_step, status, self.history, self.best_p1)
+        return TrainResult(self.run_dir, self.epoch, self.global_step, status, self.history, self.best_p1,
+                           stop_signal)
 
     def _progress(self) -> Progress:
         return Progress(
@@ -207,7 +209,7 @@ class Trainer:
         self.dataset.set_epoch(self.epoch)
         self.sampler.set_epoch(self.epoch)
         self.sampler.skip_batches(self.step_in_epoch, cfg.batch_size)
-        per_rank = -(-len(self.dataset) // self.dist.world)
+        per_rank = -(-len(self.dataset) // self.dist.world_size)
         n_batches = -(-per_rank // cfg.batch_size)
         task = progress.add_task(f"epoch {self.epoch + 1}/{cfg.epochs}", total=n_batches,
                                  completed=self.step_in_epoch, loss="-", speed="")
@@ -237,7 +239,7 @@ class Trainer:
             self.step_in_epoch += 1
             self.global_step += 1
             steps += 1
-            seen += len(x) * self.dist.world
+            seen += len(x) * self.dist.world_size
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             sums["loss"] = sums.get("loss", 0.0) + loss_value
@@ -272,17 +274,11 @@ class Trainer:
         if not cfg.no_eval and self.dist.is_main:
             task = progress.add_task("evaluating", total=len(self.data.test), loss="-", speed="")
             advance = lambda k: progress.update(task, advance=k)  # noqa: E731
-            if self.data.task is not None:  # another benchmark (3DHP) scores with its own protocol
-                metrics = self.data.task.evaluate(self.model, cfg, self.device, advance)
-            else:
-                metrics = evaluate_model(
-                    self.model, self.data.test, no_conf=cfg.no_conf, flip=cfg.flip, gt_2d=cfg.gt_2d,
-                    batch_size=cfg.eval_batch_size, device=self.device, amp=cfg.amp, progress=advance,
-                )
+            metrics = self.data.task.evaluate(self.model, cfg, self.device, advance)
             progress.remove_task(task)
             row.update({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-        score = metrics.get("p1_mm", metrics.get("mpjpe_mm", metrics.get("mpjpe_normalised", row.get("loss"))))
-        if self.dist.enabled:
+        score = next((metrics[k] for k in self.data.task.score_keys if k in metrics), row.get("loss"))
+        if self.dist.distributed:
             box = [score]
             torch.distributed.broadcast_object_list(box, src=0)
             score = box[0]
@@ -294,7 +290,7 @@ class Trainer:
         self.history.append(row)
         self._save(LATEST, metrics)
         if improved:
-            if self.data.task is not None and self.dist.is_main:
+            if self.dist.is_main:
                 self.data.task.save_best(self.run_dir)  # 3DHP: the best epoch's inference_data.mat
             self._save(BEST, metrics)
         if log is not None:
