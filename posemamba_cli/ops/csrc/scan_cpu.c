@@ -214,7 +214,9 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
 
 /* SCAN_SPASS states of VL channels over the T steps of a chunk: h_n = 2^(dt a_n) h_n + dt u B_n and
  * y += C_n h_n, where B_n = bc[order[t] * proj_step + n] and C_n the same + 16. a is A * log2(e); the states
- * live in memory between passes. */
+ * live in memory between passes. yb holds the sum of C_n h_n alone: the terms cancel one another where the
+ * states are large (slow decays), so they are summed in two halves from zero and only then added, once, to
+ * D u and the other groups' outputs (summed into those, each term would be rounded at their size). */
 static inline __attribute__((always_inline)) void state_pass(
     vf *restrict hs, const vf *restrict as, const float *restrict bc, int64_t proj_step,
     const int32_t *restrict order, int64_t T, const vf *restrict dtb, const vf *restrict dtxb, vf *restrict yb) {
@@ -223,13 +225,13 @@ static inline __attribute__((always_inline)) void state_pass(
     for (int64_t t = 0; t < T; t++) {
         const float *restrict q = bc + (int64_t)order[t] * proj_step;
         const vf dt = dtb[t], dtx = dtxb[t];
-        vf yv = yb[t];
+        vf yv[2] = {{0}, {0}};
 #pragma GCC unroll 16
         for (int n = 0; n < SCAN_SPASS; n++) {
             h[n] = vexp2(dt * as[n]) * h[n] + dtx * q[n];
-            yv += q[16 + n] * h[n];
+            yv[n & 1] += q[16 + n] * h[n];
         }
-        yb[t] = yv;
+        yb[t] += yv[0] + yv[1];
     }
     for (int n = 0; n < SCAN_SPASS; n++) hs[n] = h[n];
 }
@@ -260,7 +262,7 @@ static void cross_group(const float *restrict u, int64_t u_step, const float *re
                         const int32_t *restrict order, const float *w, int R, const float *bias, const float *A,
                         const float *D, float *restrict y, int64_t y_step, int64_t P, int accumulate) {
     vf a[16], h[16], wv[MAXR], bv, dv;
-    vf dtb[TCHUNK], dtxb[TCHUNK], yb[TCHUNK];
+    vf dtb[TCHUNK], dtxb[TCHUNK], yb[TCHUNK], base[TCHUNK];
     for (int n = 0; n < 16; n++) {
         h[n] = (vf){0};
         for (int j = 0; j < VL; j++) a[n][j] = A[j * 16 + n] * LOG2E;
@@ -276,11 +278,12 @@ static void cross_group(const float *restrict u, int64_t u_step, const float *re
             const vf dt = vsoftplus(x), uv = vload(u + p * u_step);
             dtb[t] = dt;
             dtxb[t] = dt * uv;
-            yb[t] = accumulate ? dv * uv + vload(y + p * y_step) : dv * uv;
+            base[t] = accumulate ? dv * uv + vload(y + p * y_step) : dv * uv; /* D u, plus the groups before */
+            yb[t] = (vf){0};
         }
         for (int s0 = 0; s0 < 16; s0 += SCAN_SPASS)
             state_pass(h + s0, a + s0, proj + R + s0, proj_step, ord, T, dtb, dtxb, yb);
-        for (int64_t t = 0; t < T; t++) vstore(y + (int64_t)ord[t] * y_step, yb[t]);
+        for (int64_t t = 0; t < T; t++) vstore(y + (int64_t)ord[t] * y_step, yb[t] + base[t]);
     }
 }
 
@@ -582,6 +585,12 @@ static inline vf lane_sums(const vf *v) {
 #endif
 }
 
+/* The parameters' gradients (dA, dD, dbias, dt_w) are sums over all P steps: each chunk's part is summed in
+ * float32, the chunks' parts in double (in float32, a sum over the 4131 steps of a 243-frame clip drifts
+ * several times further from the exact one than the pairwise sums of the float32 reference). */
+typedef double vd __attribute__((vector_size(VL * 8)));
+static inline vd widen(vf v) { return __builtin_convertvector(v, vd); }
+
 /* vsoftplus(x) (the same arithmetic) and its slope sigmoid(x) (1 above the threshold, as torch). */
 static inline vf softplus_slope(vf x, vf *slope) {
     const vf zero = {0};
@@ -621,11 +630,11 @@ typedef struct {
     vf *tv;            /* (MAXR,): d dt_low terms before their lane sums, the padding zero */
 } bwd_work;
 
-/* One pass of SCAN_BPASS states (from s0) over chunk c: recompute the states, walk back. gh, ga: the pass's
- * state gradients and dA sums, carried from chunk to chunk. */
+/* One pass of SCAN_BPASS states (from s0) over chunk c: recompute the states, walk back. gh: the pass's state
+ * gradients, carried from chunk to chunk; ga: its dA sums, the chunk's added. */
 static inline __attribute__((always_inline)) void bwd_pass(
     const bwd_work *w, int64_t c, int s0, const float *restrict proj, int64_t proj_step, float *restrict dproj,
-    int R, const int32_t *restrict ord, int64_t l0, int64_t T, const vf *a2, const vf *an, vf *gh, vf *ga) {
+    int R, const int32_t *restrict ord, int64_t l0, int64_t T, const vf *a2, const vf *an, vf *gh, vd *ga) {
     enum { S = SCAN_BPASS };
     const float *restrict bq = proj + R + s0; /* B_n at bq[n], C_n at bq[16 + n] */
     vf *restrict hb = w->h, *restrict eb = w->e, *restrict red = w->red;
@@ -643,12 +652,12 @@ static inline __attribute__((always_inline)) void bwd_pass(
             hb[(t + 1) * S + n] = h[n];
         }
     }
-    vf g_h[S], g_a[S];
-    for (int n = 0; n < S; n++) { g_h[n] = gh[s0 + n]; g_a[n] = ga[s0 + n]; }
+    vf g_h[S], g_a[S]; /* g_a: this chunk's dA terms, added to ga after it (a sum over P steps, summed chunk-wise) */
+    for (int n = 0; n < S; n++) { g_h[n] = gh[s0 + n]; g_a[n] = (vf){0}; }
     for (int64_t t = T - 1; t >= 0; t--) {
         const float *restrict q = bq + (int64_t)ord[t] * proj_step;
         const vf dt = dtb[t], dtx = dtxb[t], g = gb[t];
-        vf sa = {0}, sb = {0};
+        vf sa[2] = {{0}, {0}}, sb[2] = {{0}, {0}}; /* sums over the states, in two halves (see state_pass) */
         vf *restrict rd = red + t * BRED;
 #pragma GCC unroll 16
         for (int n = 0; n < S; n++) {
@@ -656,16 +665,16 @@ static inline __attribute__((always_inline)) void bwd_pass(
             const vf ghn = g_h[n] + g * q[16 + n]; /* total gradient into h_t */
             rd[S + n] = g * hb[(t + 1) * S + n];   /* dC */
             const vf gexp = ghn * hb[t * S + n] * e; /* gradient of the exponent dt * A */
-            sa += gexp * an[s0 + n];
+            sa[n & 1] += gexp * an[s0 + n];
             g_a[n] += gexp * dt;
             rd[n] = ghn * dtx; /* dB */
-            sb += ghn * q[n];
+            sb[n & 1] += ghn * q[n];
             g_h[n] = ghn * e;
         }
-        w->gA[t] += sa;
-        w->gB[t] += sb;
+        w->gA[t] += sa[0] + sa[1];
+        w->gB[t] += sb[0] + sb[1];
     }
-    for (int n = 0; n < S; n++) { gh[s0 + n] = g_h[n]; ga[s0 + n] = g_a[n]; }
+    for (int n = 0; n < S; n++) { gh[s0 + n] = g_h[n]; ga[s0 + n] += widen(g_a[n]); }
     for (int64_t t = 0; t < T; t++) {
         float sums[BRED];
         for (int m = 0; m < BRED; m += VL) vstore(sums + m, lane_sums(red + t * BRED + m));
@@ -686,13 +695,15 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
                             const float *A, const float *D, const float *restrict gy, int64_t gy_step,
                             float *restrict du, int64_t du_step, int du_acc, float *restrict dproj, float *dA,
                             float *dD, float *dbias, float *dw, int64_t P) {
-    vf a2[16], an[16], h[16], gh[16], ga[16], wv[MAXR], dwv[MAXR], bv, dv;
+    vf a2[16], an[16], h[16], gh[16], wv[MAXR], bv, dv;
+    vd ga[16], dwv[MAXR];
     for (int n = 0; n < 16; n++) {
-        h[n] = gh[n] = ga[n] = (vf){0};
+        h[n] = gh[n] = (vf){0};
+        ga[n] = (vd){0};
         for (int j = 0; j < VL; j++) an[n][j] = A[j * 16 + n];
         a2[n] = an[n] * LOG2E;
     }
-    for (int i = 0; i < R; i++) dwv[i] = (vf){0};
+    for (int i = 0; i < R; i++) dwv[i] = (vd){0};
     lane_constants(wt, R, bias, D, wv, &bv, &dv);
     const int64_t chunks = (P + BCHUNK - 1) / BCHUNK;
     for (int64_t c = 0; c < chunks; c++) { /* pass 1: delta everywhere, the states entering every chunk */
@@ -710,7 +721,7 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
         for (int s0 = 0; s0 < 16; s0 += SCAN_SPASS)
             advance_pass(h + s0, a2 + s0, proj + R + s0, proj_step, ord, T, w->dt + l0, w->dtx);
     }
-    vf dDv = {0}, dbv = {0};
+    vd dDv = {0}, dbv = {0};
     const int RT = (R + VL - 1) / VL * VL;
     for (int64_t c = chunks - 1; c >= 0; c--) { /* pass 2: chunks in reverse */
         const int64_t l0 = c * BCHUNK, T = P - l0 < BCHUNK ? P - l0 : BCHUNK;
@@ -723,6 +734,8 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
         }
         for (int s0 = 0; s0 < 16; s0 += SCAN_BPASS)
             bwd_pass(w, c, s0, proj, proj_step, dproj, R, ord, l0, T, a2, an, gh, ga);
+        vf dDc = {0}, dbc = {0}, dwc[MAXR]; /* the chunk's part of the sums over steps, added to them once */
+        for (int i = 0; i < R; i++) dwc[i] = (vf){0};
         for (int64_t t = 0; t < T; t++) { /* the step's d delta, du, and the sums over steps */
             const int64_t p = ord[t];
             const float *restrict q = proj + p * proj_step;
@@ -730,11 +743,11 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
             vf duv = dv * g + dt * gB;
             if (du_acc) duv += vload(du + p * du_step);
             vstore(du + p * du_step, duv);
-            dDv += g * uv;
+            dDc += g * uv;
             const vf dx = (w->gA[t] + gB * uv) * w->slope[l0 + t]; /* d (dt_w . dt_low + bias) */
-            dbv += dx;
+            dbc += dx;
             for (int i = 0; i < R; i++) {
-                dwv[i] += dx * q[i];
+                dwc[i] += dx * q[i];
                 w->tv[i] = dx * wv[i];
             }
             float sums[MAXR];
@@ -742,12 +755,15 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
             float *restrict dq = dproj + p * proj_step;
             for (int i = 0; i < R; i++) dq[i] += sums[i];
         }
+        dDv += widen(dDc);
+        dbv += widen(dbc);
+        for (int i = 0; i < R; i++) dwv[i] += widen(dwc[i]);
     }
     for (int j = 0; j < VL; j++) {
-        for (int n = 0; n < 16; n++) dA[j * 16 + n] = ga[n][j];
-        for (int i = 0; i < R; i++) dw[j * R + i] = dwv[i][j];
-        dD[j] = dDv[j];
-        dbias[j] = dbv[j];
+        for (int n = 0; n < 16; n++) dA[j * 16 + n] = (float)ga[n][j];
+        for (int i = 0; i < R; i++) dw[j * R + i] = (float)dwv[i][j];
+        dD[j] = (float)dDv[j];
+        dbias[j] = (float)dbv[j];
     }
 }
 
