@@ -103,6 +103,7 @@ static void fwd_row(const float *restrict u, const float *restrict dt, const flo
  * their independent recurrences overlap and B_t, C_t are loaded once for all of them. */
 typedef float v16 __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
+typedef double v16d __attribute__((vector_size(128)));
 #define ROWS 4 /* fwd_rows16 is written out for exactly four rows */
 
 static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
@@ -328,7 +329,8 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
                            float *restrict dA, float *restrict dD, float *restrict dB, float *restrict dC,
                            float *restrict bound, float *restrict hbuf, float *restrict abuf, int64_t L, int N) {
     float h[MAXN], a[MAXN], gh[MAXN], ga[MAXN];
-    for (int n = 0; n < N; n++) { h[n] = 0.0f; a[n] = A[n]; gh[n] = 0.0f; ga[n] = 0.0f; }
+    double gad[MAXN]; /* dA: each chunk's sum (ga) added in double, see bwd_rows16 */
+    for (int n = 0; n < N; n++) { h[n] = 0.0f; a[n] = A[n]; gh[n] = 0.0f; gad[n] = 0.0; }
     const int64_t nchunks = (L + CHUNK - 1) / CHUNK;
     /* pass 1: the state entering every chunk */
     for (int64_t k = 0; k < nchunks; k++) {
@@ -340,11 +342,12 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
             for (int n = 0; n < N; n++) h[n] = exp_approx(d * a[n]) * h[n] + dux * bt[n];
         }
     }
-    float gD = 0.0f;
+    double gD = 0.0;
     /* pass 2: chunks in reverse; recompute the chunk's states, then walk it backwards */
     for (int64_t k = nchunks - 1; k >= 0; k--) {
         const int64_t t0 = k * CHUNK, t1 = (k + 1) * CHUNK < L ? (k + 1) * CHUNK : L;
         memcpy(h, bound + k * N, sizeof(float) * N);
+        for (int n = 0; n < N; n++) ga[n] = 0.0f;
         for (int64_t t = t0; t < t1; t++) {
             const float d = dt[t], dux = d * u[t];
             const float *restrict bt = B + t * N;
@@ -381,9 +384,10 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
             ddt[t] = gdt;
             gD += g * x;
         }
+        for (int n = 0; n < N; n++) gad[n] += ga[n];
     }
-    for (int n = 0; n < N; n++) dA[n] = ga[n];
-    *dD = gD;
+    for (int n = 0; n < N; n++) dA[n] = (float)gad[n];
+    *dD = (float)gD;
 }
 
 /* N = 16 backward for four rows of one group at once (the forward's layout). ddt receives d y / d dt. */
@@ -393,12 +397,14 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
                        v16 *bound, v16 *hbuf, v16 *abuf, int64_t L) {
     const float log2e = 1.44269504088896341f;
     v16 a[ROWS], a2[ROWS], h[ROWS], gh[ROWS], ga[ROWS];
-    float gD[ROWS];
+    v16d gad[ROWS]; /* dA and dD are sums over all L steps: dA's per chunk in float32 (ga), the chunks' in double */
+    double gD[ROWS];
     for (int r = 0; r < ROWS; r++) {
         a[r] = load16(A + r * 16);
         a2[r] = a[r] * log2e;
-        h[r] = gh[r] = ga[r] = (v16){0};
-        gD[r] = 0.0f;
+        h[r] = gh[r] = (v16){0};
+        gad[r] = (v16d){0};
+        gD[r] = 0.0;
     }
     const int64_t nchunks = (L + CHUNK - 1) / CHUNK;
     for (int64_t k = 0; k < nchunks; k++) { /* pass 1: the states entering every chunk */
@@ -414,7 +420,10 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
     }
     for (int64_t k = nchunks - 1; k >= 0; k--) { /* pass 2: recompute a chunk, then walk it backwards */
         const int64_t t0 = k * CHUNK, t1 = (k + 1) * CHUNK < L ? (k + 1) * CHUNK : L;
-        for (int r = 0; r < ROWS; r++) h[r] = bound[k * ROWS + r];
+        for (int r = 0; r < ROWS; r++) {
+            h[r] = bound[k * ROWS + r];
+            ga[r] = (v16){0};
+        }
         for (int64_t t = t0; t < t1; t++) {
             const v16 bt = load16(B + t * 16);
             for (int r = 0; r < ROWS; r++) {
@@ -453,10 +462,12 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
             memcpy(dB + t * 16, &ob, sizeof ob);
             memcpy(dC + t * 16, &oc, sizeof oc);
         }
+        for (int r = 0; r < ROWS; r++) gad[r] += __builtin_convertvector(ga[r], v16d);
     }
     for (int r = 0; r < ROWS; r++) {
-        memcpy(dA + r * 16, &ga[r], sizeof(v16));
-        dD[r] = gD[r];
+        const v16 sum = __builtin_convertvector(gad[r], v16);
+        memcpy(dA + r * 16, &sum, sizeof(v16));
+        dD[r] = (float)gD[r];
     }
 }
 
@@ -512,13 +523,13 @@ int scan_bwd(const float *u, const float *delta, const float *bias, int softplus
             for (int r = 0; r < rows; r++) {
                 float *dd = ddelta + (row + r) * L;
                 const float *sl = slope + r * L;
-                float gbias = 0.0f;
+                double gbias = 0.0;
 #pragma omp simd reduction(+ : gbias)
                 for (int64_t t = 0; t < L; t++) {
                     dd[t] *= sl[t];
                     gbias += dd[t];
                 }
-                dbias_part[row + r] = gbias;
+                dbias_part[row + r] = (float)gbias;
             }
             c += rows;
         }
@@ -734,7 +745,7 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
         }
         for (int s0 = 0; s0 < 16; s0 += SCAN_BPASS)
             bwd_pass(w, c, s0, proj, proj_step, dproj, R, ord, l0, T, a2, an, gh, ga);
-        vf dDc = {0}, dbc = {0}, dwc[MAXR]; /* the chunk's part of the sums over steps, added to them once */
+        vf dbc = {0}, dwc[MAXR]; /* the chunk's part of the sums over steps, added to them once */
         for (int i = 0; i < R; i++) dwc[i] = (vf){0};
         for (int64_t t = 0; t < T; t++) { /* the step's d delta, du, and the sums over steps */
             const int64_t p = ord[t];
@@ -743,7 +754,7 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
             vf duv = dv * g + dt * gB;
             if (du_acc) duv += vload(du + p * du_step);
             vstore(du + p * du_step, duv);
-            dDc += g * uv;
+            dDv += widen(g * uv); /* exact terms: summed in double as they come */
             const vf dx = (w->gA[t] + gB * uv) * w->slope[l0 + t]; /* d (dt_w . dt_low + bias) */
             dbc += dx;
             for (int i = 0; i < R; i++) {
@@ -755,7 +766,6 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
             float *restrict dq = dproj + p * proj_step;
             for (int i = 0; i < R; i++) dq[i] += sums[i];
         }
-        dDv += widen(dDc);
         dbv += widen(dbc);
         for (int i = 0; i < R; i++) dwv[i] += widen(dwc[i]);
     }
