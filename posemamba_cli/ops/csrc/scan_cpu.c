@@ -217,7 +217,8 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
  * y += C_n h_n, where B_n = bc[order[t] * proj_step + n] and C_n the same + 16. a is A * log2(e); the states
  * live in memory between passes. yb holds the sum of C_n h_n alone: the terms cancel one another where the
  * states are large (slow decays), so they are summed in two halves from zero and only then added, once, to
- * D u and the other groups' outputs (summed into those, each term would be rounded at their size). */
+ * D u and the other groups' outputs (summed into those, each term would be rounded at their size). The decays
+ * take vexp2_fast (scan_vec.h); the backward recomputes them with vexp2. */
 static inline __attribute__((always_inline)) void state_pass(
     vf *restrict hs, const vf *restrict as, const float *restrict bc, int64_t proj_step,
     const int32_t *restrict order, int64_t T, const vf *restrict dtb, const vf *restrict dtxb, vf *restrict yb) {
@@ -229,7 +230,7 @@ static inline __attribute__((always_inline)) void state_pass(
         vf yv[2] = {{0}, {0}};
 #pragma GCC unroll 16
         for (int n = 0; n < SCAN_SPASS; n++) {
-            h[n] = vexp2(dt * as[n]) * h[n] + dtx * q[n];
+            h[n] = vexp2_fast(dt * as[n]) * h[n] + dtx * q[n];
             yv[n & 1] += q[16 + n] * h[n];
         }
         yb[t] += yv[0] + yv[1];
