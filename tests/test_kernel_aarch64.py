@@ -174,15 +174,13 @@ def neon_cross_gradients(binary, sources, source_index, orders, xw, dtw, dtb, A,
 def test_neon_cross_scan_on_a_trained_lifter(neon_binary, trained_lifter):
     """The trained lifter's two cross scans (helpers.trained) through the NEON build: y and every gradient within
     1.5x the float32 reference's error against float64 (plus one ulp), as test_trained_fidelity for x86 builds."""
-    from helpers.trained import cross_scan_calls, load_trained, max_error
-    from test_trained_fidelity import GRAD_NAMES, allowed, grads
+    from helpers.trained import GRAD_NAMES, allowed, cross_scan_calls, grad_weight, grads, load_trained, max_error
 
     for i, call in enumerate(cross_scan_calls(load_trained(trained_lifter), trained_lifter.clip)):
         y64, g64 = grads(call, torch.float64, "reference", per_group=True)
         y32, g32 = grads(call, torch.float32, "reference")
-        weight = torch.randn(call.sources[0].shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
         y = neon_cross_forward(neon_binary, *call)
-        got = neon_cross_gradients(neon_binary, *call, weight)  # grads() weighs y by the same tensor
+        got = neon_cross_gradients(neon_binary, *call, grad_weight(call))
         errs = {"y": (max_error(y, y64), max_error(y32, y64))}
         errs.update({k: (max_error(got[k], g64[k]), max_error(g32[k], g64[k])) for k in GRAD_NAMES})
         worse = {k: f"{e:.3g} against {ref:.3g}" for k, (e, ref) in errs.items() if e > allowed(ref)}

@@ -11,19 +11,10 @@ import contextlib
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers.trained import CrossScanCall, cross_scan_calls, load_trained, max_error
+from helpers.trained import GRAD_NAMES, CrossScanCall, allowed, cross_scan_calls, grads, load_trained, max_error
 
 from posemamba_cli.ops import cross_selective_scan, get_backend
 from posemamba_cli.ops.block_ops import _native_lib, conv3x3_silu, layer_norm_gate
-
-RATIO = 1.5  # a fast path's error may be this many times the float32 reference's
-ULP = 2.0**-23  # plus one float32 ulp of the largest value (errors relative to it): the gradients' errors are a few
-# ulps, the reference's one sample of them; a drift of the kind trained weights bring out is 10x and more
-
-
-def allowed(ref_err: float) -> float:
-    return RATIO * ref_err + ULP
-GRAD_NAMES = ("source0", "source1", "x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A", "D")
 
 
 @pytest.fixture(scope="module")
@@ -68,24 +59,6 @@ def test_forward_as_exact_as_the_float32_reference(cpu_variant, scans, forward_r
             err = max_error(run(call, cpu_variant, composed), want)
         assert len(fused_calls) == (0 if composed else 1)
         assert err <= allowed(ref_err), f"scan {i}: {err:.3g} against the float32 reference's {ref_err:.3g}"
-
-
-def grads(call: CrossScanCall, dtype: torch.dtype, backend: str, per_group: bool = False):
-    """y and the gradients of sum(y * weight) for every input; per_group: one scan group at a time (the op is a
-    sum over groups), so that the float64 reference loop holds a quarter of the states at once."""
-    call = call.cast(dtype)
-    sources = tuple(s.requires_grad_(True) for s in call.sources)
-    params = [t.requires_grad_(True) for t in call[3:]]
-    K, Di = call.orders.shape[0], call.dt_proj_bias.shape[1]
-    weight = torch.randn(sources[0].shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
-    y = 0
-    for k0, k1 in [(k, k + 1) for k in range(K)] if per_group else [(0, K)]:
-        xw, dw, db, A, D = params
-        part = cross_selective_scan(sources, call.source_index[k0:k1], call.orders[k0:k1], xw[k0:k1], dw[k0:k1],
-                                    db[k0:k1], A[k0 * Di:k1 * Di], D[k0 * Di:k1 * Di], backend=backend)
-        (part * weight.to(dtype)).sum().backward()
-        y = y + part.detach()
-    return y, dict(zip(GRAD_NAMES, [s.grad for s in sources] + [p.grad for p in params]))
 
 
 @pytest.fixture(scope="module")

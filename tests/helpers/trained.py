@@ -106,3 +106,42 @@ def cross_scan_calls(model, clip: Tensor) -> list[CrossScanCall]:
 def max_error(got: Tensor, want: Tensor) -> float:
     """max |got - want| relative to the largest |want|."""
     return (got.double() - want).abs().max().item() / (want.abs().max().item() or 1.0)
+
+
+RATIO = 1.5  # a fast path's error may be this many times the float32 reference's
+ULP = 2.0**-23  # plus one float32 ulp of the largest value (errors are relative to it): the gradients' errors are
+# a few ulps, the reference's one sample of them; a drift of the kind trained weights bring out is 3x to 40x
+
+
+def allowed(ref_err: float) -> float:
+    """The largest error a fast path may have where the float32 reference's is `ref_err`."""
+    return RATIO * ref_err + ULP
+
+
+GRAD_NAMES = ("source0", "source1", "x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A", "D")
+
+
+def grad_weight(call: CrossScanCall) -> Tensor:
+    """The fixed weight w (batch, Di, P) of the loss sum(y * w) whose gradients the tests compare."""
+    return torch.randn(call.sources[0].shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+
+
+def grads(call: CrossScanCall, dtype: torch.dtype, backend: str, per_group: bool = False):
+    """y and the gradients of sum(y * grad_weight) for every input (GRAD_NAMES) through cross_selective_scan;
+    per_group: one scan group at a time (the op is a sum over groups), so that the float64 reference loop holds
+    a quarter of the states at once."""
+    from posemamba_cli.ops import cross_selective_scan
+
+    weight = grad_weight(call)
+    call = call.cast(dtype)
+    sources = tuple(s.requires_grad_(True) for s in call.sources)
+    params = [t.requires_grad_(True) for t in call[3:]]
+    K, Di = call.orders.shape[0], call.dt_proj_bias.shape[1]
+    y = 0
+    for k0, k1 in [(k, k + 1) for k in range(K)] if per_group else [(0, K)]:
+        xw, dw, db, A, D = params
+        part = cross_selective_scan(sources, call.source_index[k0:k1], call.orders[k0:k1], xw[k0:k1], dw[k0:k1],
+                                    db[k0:k1], A[k0 * Di:k1 * Di], D[k0 * Di:k1 * Di], backend=backend)
+        (part * weight.to(dtype)).sum().backward()
+        y = y + part.detach()
+    return y, dict(zip(GRAD_NAMES, [s.grad for s in sources] + [p.grad for p in params]))
