@@ -52,6 +52,17 @@ def yolo_pose_weights(request, tmp_path_factory) -> Path:
     return weights
 
 
+
+@pytest.fixture(scope="session")
+def trained_lifter(request, tmp_path_factory):
+    """A PoseMamba trained briefly on synthetic data at 243 frames, and a test clip (helpers.trained): made once
+    (seconds), kept in pytest's cache."""
+    from helpers.trained import VERSION, make_trained_lifter
+
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider: made per session
+    name = f"trained-lifter-{VERSION}"
+    return make_trained_lifter(Path(cache.mkdir(name)) if cache is not None else tmp_path_factory.mktemp(name))
+
 def _cpu_kernel_builds() -> list[str]:
     from posemamba_cli.ops.kernel_variants import machine_isas
 

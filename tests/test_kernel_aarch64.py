@@ -75,13 +75,8 @@ def test_neon_cross_scan_matches_float64(neon_binary, dim, f, J, random_orders):
     orders = (torch.stack([torch.randperm(P, generator=g) for _ in range(K)]) if random_orders
               else scan_orders(f, J, torch.device("cpu")))
     want = cross_selective_scan(sources, source_index, orders, xw, dtw, dtb, A, D)  # float64: the reference loop
-    us = torch.stack([sources[s].transpose(1, 2) for s in source_index])  # (K, batch, P, Di) channels-last
-    proj = torch.einsum("kbpd,kcd->kbpc", us, xw)  # (K, batch, P, R + 2N), as the backend forms it
-    header = np.array([1, K, dim, P, R, N, batch], np.int64)
-    out = run(neon_binary, [header, f32(us), f32(proj), orders.to(torch.int32).numpy(), f32(dtw.reshape(K * dim, R)),
-                            f32(dtb.reshape(-1)), f32(A), f32(D)])
-    got = torch.from_numpy(np.frombuffer(out, np.float32).reshape(batch, P, dim).copy()).transpose(1, 2)
-    torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+    got = neon_cross_forward(neon_binary, sources, source_index, orders, xw, dtw, dtb, A, D)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
 
 
 def test_neon_scan_forward_and_gradients_match_float64(neon_binary):
@@ -132,15 +127,38 @@ def test_neon_cross_scan_gradients_match_float64(neon_binary, dim, f, J, random_
     y = cross_selective_scan(sources, source_index, orders, leaves["x_proj_weight"], leaves["dt_proj_weight"],
                              leaves["dt_proj_bias"], leaves["A"], leaves["D"])  # float64: the reference loop
     (y * gy).sum().backward()
-    us = torch.stack([s.detach().transpose(1, 2) for s in sources])  # (S, batch, P, Di) channels-last
-    xw = leaves["x_proj_weight"].detach()
+    got = neon_cross_gradients(neon_binary, sources, source_index, orders,
+                               *(leaves[k] for k in list(leaves)[2:]), gy)
+    assert got.keys() == leaves.keys()
+    for name, leaf in leaves.items():
+        want = leaf.grad
+        torch.testing.assert_close(got[name], want, rtol=1e-4, atol=5e-5 * want.abs().max().item(), msg=name)
+
+
+def neon_cross_forward(binary, sources, source_index, orders, xw, dtw, dtb, A, D) -> torch.Tensor:
+    """cross_scan_fwd of the NEON build (harness mode 1): y (batch, Di, P) as float64."""
+    K, (batch, dim, P), R, N = len(source_index), sources[0].shape, dtw.shape[-1], A.shape[-1]
+    us = torch.stack([sources[s].detach().transpose(1, 2) for s in source_index])  # (K, batch, P, Di) channels-last
+    proj = torch.einsum("kbpd,kcd->kbpc", us, xw.detach())  # (K, batch, P, R + 2N), as the backend forms it
+    header = np.array([1, K, dim, P, R, N, batch], np.int64)
+    out = run(binary, [header, f32(us), f32(proj), orders.to(torch.int32).numpy(), f32(dtw.reshape(K * dim, R)),
+                       f32(dtb.reshape(-1)), f32(A), f32(D)])
+    return torch.from_numpy(np.frombuffer(out, np.float32).reshape(batch, P, dim).copy()).transpose(1, 2).double()
+
+
+def neon_cross_gradients(binary, sources, source_index, orders, xw, dtw, dtb, A, D, gy) -> dict[str, torch.Tensor]:
+    """The gradients of sum(y * gy) by cross_scan_bwd of the NEON build (harness mode 3) and the projections'
+    matmul backward (as the CPU backend runs it), as float64, named as the op's inputs (source0, source1, ...)."""
+    K, (batch, dim, P), R, N = len(source_index), sources[0].shape, dtw.shape[-1], A.shape[-1]
+    C = R + 2 * N
+    us = torch.stack([s.detach().transpose(1, 2) for s in sources]).double()  # (S, batch, P, Di) channels-last
+    xw = xw.detach().double()
     proj = torch.einsum("kbpd,kcd->kbpc", us[list(source_index)], xw)  # (K, batch, P, C)
-    header = np.array([3, K, dim, P, R, N, batch, 2, *source_index], np.int64)
-    out = run(neon_binary, [header, f32(us), f32(proj), orders.to(torch.int32).numpy(),
-                            f32(leaves["dt_proj_weight"].reshape(K * dim, R)), f32(leaves["dt_proj_bias"].reshape(-1)),
-                            f32(leaves["A"]), f32(leaves["D"]), f32(gy.transpose(1, 2))])
-    sizes = {"du": (2, batch, P, dim), "dproj": (K, batch, P, C), "A": (batch, K * dim, N), "D": (batch, K * dim),
-             "dt_proj_bias": (batch, K * dim), "dt_proj_weight": (batch, K * dim, R)}
+    header = np.array([3, K, dim, P, R, N, batch, len(sources), *source_index], np.int64)
+    out = run(binary, [header, f32(us), f32(proj), orders.to(torch.int32).numpy(), f32(dtw.reshape(K * dim, R)),
+                       f32(dtb.reshape(-1)), f32(A), f32(D), f32(gy.transpose(1, 2))])
+    sizes = {"du": (len(sources), batch, P, dim), "dproj": (K, batch, P, C), "A": (batch, K * dim, N),
+             "D": (batch, K * dim), "dt_proj_bias": (batch, K * dim), "dt_proj_weight": (batch, K * dim, R)}
     got = unpack(out, sizes)
     du, dproj = got.pop("du"), got.pop("dproj")
     got = {k: v.sum(0) for k, v in got.items()}  # per batch row partials
@@ -149,11 +167,24 @@ def test_neon_cross_scan_gradients_match_float64(neon_binary, dim, f, J, random_
     for k, s in enumerate(source_index):  # proj = u W^T
         du[s] += dproj[k] @ xw[k]
     got["x_proj_weight"] = torch.einsum("kbpc,kbpd->kcd", dproj, us[list(source_index)])
-    got["source0"], got["source1"] = du[0].transpose(1, 2), du[1].transpose(1, 2)
-    assert got.keys() == leaves.keys()
-    for name, leaf in leaves.items():
-        want = leaf.grad
-        torch.testing.assert_close(got[name], want, rtol=1e-4, atol=5e-5 * want.abs().max().item(), msg=name)
+    sources_grads = {f"source{i}": du[i].transpose(1, 2) for i in range(len(sources))}
+    return {**sources_grads, **{k: got[k] for k in ("x_proj_weight", "dt_proj_weight", "dt_proj_bias", "A", "D")}}
+
+
+def test_neon_cross_scan_on_a_trained_lifter(neon_binary, trained_lifter):
+    """The trained lifter's two cross scans (helpers.trained) through the NEON build: y and every gradient within
+    1.5x the float32 reference's error against float64 (plus one ulp), as test_trained_fidelity for x86 builds."""
+    from helpers.trained import GRAD_NAMES, allowed, cross_scan_calls, grad_weight, grads, load_trained, max_error
+
+    for i, call in enumerate(cross_scan_calls(load_trained(trained_lifter), trained_lifter.clip)):
+        y64, g64 = grads(call, torch.float64, "reference", per_group=True)
+        y32, g32 = grads(call, torch.float32, "reference")
+        y = neon_cross_forward(neon_binary, *call)
+        got = neon_cross_gradients(neon_binary, *call, grad_weight(call))
+        errs = {"y": (max_error(y, y64), max_error(y32, y64))}
+        errs.update({k: (max_error(got[k], g64[k]), max_error(g32[k], g64[k])) for k in GRAD_NAMES})
+        worse = {k: f"{e:.3g} against {ref:.3g}" for k, (e, ref) in errs.items() if e > allowed(ref)}
+        assert not worse, f"scan {i}: {worse}"
 
 
 def test_neon_block_steps_match_float64(neon_binary):

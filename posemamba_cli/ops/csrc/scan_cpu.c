@@ -103,6 +103,7 @@ static void fwd_row(const float *restrict u, const float *restrict dt, const flo
  * their independent recurrences overlap and B_t, C_t are loaded once for all of them. */
 typedef float v16 __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
+typedef double v16d __attribute__((vector_size(128)));
 #define ROWS 4 /* fwd_rows16 is written out for exactly four rows */
 
 static inline v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
@@ -214,7 +215,10 @@ int scan_fwd(const float *u, const float *delta, const float *bias, int softplus
 
 /* SCAN_SPASS states of VL channels over the T steps of a chunk: h_n = 2^(dt a_n) h_n + dt u B_n and
  * y += C_n h_n, where B_n = bc[order[t] * proj_step + n] and C_n the same + 16. a is A * log2(e); the states
- * live in memory between passes. */
+ * live in memory between passes. yb holds the sum of C_n h_n alone: the terms cancel one another where the
+ * states are large (slow decays), so they are summed in two halves from zero and only then added, once, to
+ * D u and the other groups' outputs (summed into those, each term would be rounded at their size). The decays
+ * take vexp2_fast (scan_vec.h); the backward recomputes them with vexp2. */
 static inline __attribute__((always_inline)) void state_pass(
     vf *restrict hs, const vf *restrict as, const float *restrict bc, int64_t proj_step,
     const int32_t *restrict order, int64_t T, const vf *restrict dtb, const vf *restrict dtxb, vf *restrict yb) {
@@ -223,13 +227,13 @@ static inline __attribute__((always_inline)) void state_pass(
     for (int64_t t = 0; t < T; t++) {
         const float *restrict q = bc + (int64_t)order[t] * proj_step;
         const vf dt = dtb[t], dtx = dtxb[t];
-        vf yv = yb[t];
+        vf yv[2] = {{0}, {0}};
 #pragma GCC unroll 16
         for (int n = 0; n < SCAN_SPASS; n++) {
-            h[n] = vexp2(dt * as[n]) * h[n] + dtx * q[n];
-            yv += q[16 + n] * h[n];
+            h[n] = vexp2_fast(dt * as[n]) * h[n] + dtx * q[n];
+            yv[n & 1] += q[16 + n] * h[n];
         }
-        yb[t] = yv;
+        yb[t] += yv[0] + yv[1];
     }
     for (int n = 0; n < SCAN_SPASS; n++) hs[n] = h[n];
 }
@@ -260,7 +264,7 @@ static void cross_group(const float *restrict u, int64_t u_step, const float *re
                         const int32_t *restrict order, const float *w, int R, const float *bias, const float *A,
                         const float *D, float *restrict y, int64_t y_step, int64_t P, int accumulate) {
     vf a[16], h[16], wv[MAXR], bv, dv;
-    vf dtb[TCHUNK], dtxb[TCHUNK], yb[TCHUNK];
+    vf dtb[TCHUNK], dtxb[TCHUNK], yb[TCHUNK], base[TCHUNK];
     for (int n = 0; n < 16; n++) {
         h[n] = (vf){0};
         for (int j = 0; j < VL; j++) a[n][j] = A[j * 16 + n] * LOG2E;
@@ -276,11 +280,12 @@ static void cross_group(const float *restrict u, int64_t u_step, const float *re
             const vf dt = vsoftplus(x), uv = vload(u + p * u_step);
             dtb[t] = dt;
             dtxb[t] = dt * uv;
-            yb[t] = accumulate ? dv * uv + vload(y + p * y_step) : dv * uv;
+            base[t] = accumulate ? dv * uv + vload(y + p * y_step) : dv * uv; /* D u, plus the groups before */
+            yb[t] = (vf){0};
         }
         for (int s0 = 0; s0 < 16; s0 += SCAN_SPASS)
             state_pass(h + s0, a + s0, proj + R + s0, proj_step, ord, T, dtb, dtxb, yb);
-        for (int64_t t = 0; t < T; t++) vstore(y + (int64_t)ord[t] * y_step, yb[t]);
+        for (int64_t t = 0; t < T; t++) vstore(y + (int64_t)ord[t] * y_step, yb[t] + base[t]);
     }
 }
 
@@ -325,7 +330,8 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
                            float *restrict dA, float *restrict dD, float *restrict dB, float *restrict dC,
                            float *restrict bound, float *restrict hbuf, float *restrict abuf, int64_t L, int N) {
     float h[MAXN], a[MAXN], gh[MAXN], ga[MAXN];
-    for (int n = 0; n < N; n++) { h[n] = 0.0f; a[n] = A[n]; gh[n] = 0.0f; ga[n] = 0.0f; }
+    double gad[MAXN]; /* dA: each chunk's sum (ga) added in double, see bwd_rows16 */
+    for (int n = 0; n < N; n++) { h[n] = 0.0f; a[n] = A[n]; gh[n] = 0.0f; gad[n] = 0.0; }
     const int64_t nchunks = (L + CHUNK - 1) / CHUNK;
     /* pass 1: the state entering every chunk */
     for (int64_t k = 0; k < nchunks; k++) {
@@ -337,11 +343,12 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
             for (int n = 0; n < N; n++) h[n] = exp_approx(d * a[n]) * h[n] + dux * bt[n];
         }
     }
-    float gD = 0.0f;
+    double gD = 0.0;
     /* pass 2: chunks in reverse; recompute the chunk's states, then walk it backwards */
     for (int64_t k = nchunks - 1; k >= 0; k--) {
         const int64_t t0 = k * CHUNK, t1 = (k + 1) * CHUNK < L ? (k + 1) * CHUNK : L;
         memcpy(h, bound + k * N, sizeof(float) * N);
+        for (int n = 0; n < N; n++) ga[n] = 0.0f;
         for (int64_t t = t0; t < t1; t++) {
             const float d = dt[t], dux = d * u[t];
             const float *restrict bt = B + t * N;
@@ -378,9 +385,10 @@ static inline void bwd_row(const float *restrict u, const float *restrict dt, co
             ddt[t] = gdt;
             gD += g * x;
         }
+        for (int n = 0; n < N; n++) gad[n] += ga[n];
     }
-    for (int n = 0; n < N; n++) dA[n] = ga[n];
-    *dD = gD;
+    for (int n = 0; n < N; n++) dA[n] = (float)gad[n];
+    *dD = (float)gD;
 }
 
 /* N = 16 backward for four rows of one group at once (the forward's layout). ddt receives d y / d dt. */
@@ -390,12 +398,14 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
                        v16 *bound, v16 *hbuf, v16 *abuf, int64_t L) {
     const float log2e = 1.44269504088896341f;
     v16 a[ROWS], a2[ROWS], h[ROWS], gh[ROWS], ga[ROWS];
-    float gD[ROWS];
+    v16d gad[ROWS]; /* dA and dD are sums over all L steps: dA's per chunk in float32 (ga), the chunks' in double */
+    double gD[ROWS];
     for (int r = 0; r < ROWS; r++) {
         a[r] = load16(A + r * 16);
         a2[r] = a[r] * log2e;
-        h[r] = gh[r] = ga[r] = (v16){0};
-        gD[r] = 0.0f;
+        h[r] = gh[r] = (v16){0};
+        gad[r] = (v16d){0};
+        gD[r] = 0.0;
     }
     const int64_t nchunks = (L + CHUNK - 1) / CHUNK;
     for (int64_t k = 0; k < nchunks; k++) { /* pass 1: the states entering every chunk */
@@ -411,7 +421,10 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
     }
     for (int64_t k = nchunks - 1; k >= 0; k--) { /* pass 2: recompute a chunk, then walk it backwards */
         const int64_t t0 = k * CHUNK, t1 = (k + 1) * CHUNK < L ? (k + 1) * CHUNK : L;
-        for (int r = 0; r < ROWS; r++) h[r] = bound[k * ROWS + r];
+        for (int r = 0; r < ROWS; r++) {
+            h[r] = bound[k * ROWS + r];
+            ga[r] = (v16){0};
+        }
         for (int64_t t = t0; t < t1; t++) {
             const v16 bt = load16(B + t * 16);
             for (int r = 0; r < ROWS; r++) {
@@ -450,10 +463,12 @@ static void bwd_rows16(const float *const *u, const float *const *dt, const floa
             memcpy(dB + t * 16, &ob, sizeof ob);
             memcpy(dC + t * 16, &oc, sizeof oc);
         }
+        for (int r = 0; r < ROWS; r++) gad[r] += __builtin_convertvector(ga[r], v16d);
     }
     for (int r = 0; r < ROWS; r++) {
-        memcpy(dA + r * 16, &ga[r], sizeof(v16));
-        dD[r] = gD[r];
+        const v16 sum = __builtin_convertvector(gad[r], v16);
+        memcpy(dA + r * 16, &sum, sizeof(v16));
+        dD[r] = (float)gD[r];
     }
 }
 
@@ -509,13 +524,13 @@ int scan_bwd(const float *u, const float *delta, const float *bias, int softplus
             for (int r = 0; r < rows; r++) {
                 float *dd = ddelta + (row + r) * L;
                 const float *sl = slope + r * L;
-                float gbias = 0.0f;
+                double gbias = 0.0;
 #pragma omp simd reduction(+ : gbias)
                 for (int64_t t = 0; t < L; t++) {
                     dd[t] *= sl[t];
                     gbias += dd[t];
                 }
-                dbias_part[row + r] = gbias;
+                dbias_part[row + r] = (float)gbias;
             }
             c += rows;
         }
@@ -582,6 +597,12 @@ static inline vf lane_sums(const vf *v) {
 #endif
 }
 
+/* The parameters' gradients (dA, dD, dbias, dt_w) are sums over all P steps: each chunk's part is summed in
+ * float32, the chunks' parts in double (in float32, a sum over the 4131 steps of a 243-frame clip drifts
+ * several times further from the exact one than the pairwise sums of the float32 reference). */
+typedef double vd __attribute__((vector_size(VL * 8)));
+static inline vd widen(vf v) { return __builtin_convertvector(v, vd); }
+
 /* vsoftplus(x) (the same arithmetic) and its slope sigmoid(x) (1 above the threshold, as torch). */
 static inline vf softplus_slope(vf x, vf *slope) {
     const vf zero = {0};
@@ -621,11 +642,11 @@ typedef struct {
     vf *tv;            /* (MAXR,): d dt_low terms before their lane sums, the padding zero */
 } bwd_work;
 
-/* One pass of SCAN_BPASS states (from s0) over chunk c: recompute the states, walk back. gh, ga: the pass's
- * state gradients and dA sums, carried from chunk to chunk. */
+/* One pass of SCAN_BPASS states (from s0) over chunk c: recompute the states, walk back. gh: the pass's state
+ * gradients, carried from chunk to chunk; ga: its dA sums, the chunk's added. */
 static inline __attribute__((always_inline)) void bwd_pass(
     const bwd_work *w, int64_t c, int s0, const float *restrict proj, int64_t proj_step, float *restrict dproj,
-    int R, const int32_t *restrict ord, int64_t l0, int64_t T, const vf *a2, const vf *an, vf *gh, vf *ga) {
+    int R, const int32_t *restrict ord, int64_t l0, int64_t T, const vf *a2, const vf *an, vf *gh, vd *ga) {
     enum { S = SCAN_BPASS };
     const float *restrict bq = proj + R + s0; /* B_n at bq[n], C_n at bq[16 + n] */
     vf *restrict hb = w->h, *restrict eb = w->e, *restrict red = w->red;
@@ -643,12 +664,12 @@ static inline __attribute__((always_inline)) void bwd_pass(
             hb[(t + 1) * S + n] = h[n];
         }
     }
-    vf g_h[S], g_a[S];
-    for (int n = 0; n < S; n++) { g_h[n] = gh[s0 + n]; g_a[n] = ga[s0 + n]; }
+    vf g_h[S], g_a[S]; /* g_a: this chunk's dA terms, added to ga after it (a sum over P steps, summed chunk-wise) */
+    for (int n = 0; n < S; n++) { g_h[n] = gh[s0 + n]; g_a[n] = (vf){0}; }
     for (int64_t t = T - 1; t >= 0; t--) {
         const float *restrict q = bq + (int64_t)ord[t] * proj_step;
         const vf dt = dtb[t], dtx = dtxb[t], g = gb[t];
-        vf sa = {0}, sb = {0};
+        vf sa[2] = {{0}, {0}}, sb[2] = {{0}, {0}}; /* sums over the states, in two halves (see state_pass) */
         vf *restrict rd = red + t * BRED;
 #pragma GCC unroll 16
         for (int n = 0; n < S; n++) {
@@ -656,16 +677,16 @@ static inline __attribute__((always_inline)) void bwd_pass(
             const vf ghn = g_h[n] + g * q[16 + n]; /* total gradient into h_t */
             rd[S + n] = g * hb[(t + 1) * S + n];   /* dC */
             const vf gexp = ghn * hb[t * S + n] * e; /* gradient of the exponent dt * A */
-            sa += gexp * an[s0 + n];
+            sa[n & 1] += gexp * an[s0 + n];
             g_a[n] += gexp * dt;
             rd[n] = ghn * dtx; /* dB */
-            sb += ghn * q[n];
+            sb[n & 1] += ghn * q[n];
             g_h[n] = ghn * e;
         }
-        w->gA[t] += sa;
-        w->gB[t] += sb;
+        w->gA[t] += sa[0] + sa[1];
+        w->gB[t] += sb[0] + sb[1];
     }
-    for (int n = 0; n < S; n++) { gh[s0 + n] = g_h[n]; ga[s0 + n] = g_a[n]; }
+    for (int n = 0; n < S; n++) { gh[s0 + n] = g_h[n]; ga[s0 + n] += widen(g_a[n]); }
     for (int64_t t = 0; t < T; t++) {
         float sums[BRED];
         for (int m = 0; m < BRED; m += VL) vstore(sums + m, lane_sums(red + t * BRED + m));
@@ -686,13 +707,15 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
                             const float *A, const float *D, const float *restrict gy, int64_t gy_step,
                             float *restrict du, int64_t du_step, int du_acc, float *restrict dproj, float *dA,
                             float *dD, float *dbias, float *dw, int64_t P) {
-    vf a2[16], an[16], h[16], gh[16], ga[16], wv[MAXR], dwv[MAXR], bv, dv;
+    vf a2[16], an[16], h[16], gh[16], wv[MAXR], bv, dv;
+    vd ga[16], dwv[MAXR];
     for (int n = 0; n < 16; n++) {
-        h[n] = gh[n] = ga[n] = (vf){0};
+        h[n] = gh[n] = (vf){0};
+        ga[n] = (vd){0};
         for (int j = 0; j < VL; j++) an[n][j] = A[j * 16 + n];
         a2[n] = an[n] * LOG2E;
     }
-    for (int i = 0; i < R; i++) dwv[i] = (vf){0};
+    for (int i = 0; i < R; i++) dwv[i] = (vd){0};
     lane_constants(wt, R, bias, D, wv, &bv, &dv);
     const int64_t chunks = (P + BCHUNK - 1) / BCHUNK;
     for (int64_t c = 0; c < chunks; c++) { /* pass 1: delta everywhere, the states entering every chunk */
@@ -710,7 +733,7 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
         for (int s0 = 0; s0 < 16; s0 += SCAN_SPASS)
             advance_pass(h + s0, a2 + s0, proj + R + s0, proj_step, ord, T, w->dt + l0, w->dtx);
     }
-    vf dDv = {0}, dbv = {0};
+    vd dDv = {0}, dbv = {0};
     const int RT = (R + VL - 1) / VL * VL;
     for (int64_t c = chunks - 1; c >= 0; c--) { /* pass 2: chunks in reverse */
         const int64_t l0 = c * BCHUNK, T = P - l0 < BCHUNK ? P - l0 : BCHUNK;
@@ -723,6 +746,8 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
         }
         for (int s0 = 0; s0 < 16; s0 += SCAN_BPASS)
             bwd_pass(w, c, s0, proj, proj_step, dproj, R, ord, l0, T, a2, an, gh, ga);
+        vf dbc = {0}, dwc[MAXR]; /* the chunk's part of the sums over steps, added to them once */
+        for (int i = 0; i < R; i++) dwc[i] = (vf){0};
         for (int64_t t = 0; t < T; t++) { /* the step's d delta, du, and the sums over steps */
             const int64_t p = ord[t];
             const float *restrict q = proj + p * proj_step;
@@ -730,11 +755,11 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
             vf duv = dv * g + dt * gB;
             if (du_acc) duv += vload(du + p * du_step);
             vstore(du + p * du_step, duv);
-            dDv += g * uv;
+            dDv += widen(g * uv); /* exact terms: summed in double as they come */
             const vf dx = (w->gA[t] + gB * uv) * w->slope[l0 + t]; /* d (dt_w . dt_low + bias) */
-            dbv += dx;
+            dbc += dx;
             for (int i = 0; i < R; i++) {
-                dwv[i] += dx * q[i];
+                dwc[i] += dx * q[i];
                 w->tv[i] = dx * wv[i];
             }
             float sums[MAXR];
@@ -742,12 +767,14 @@ static void cross_group_bwd(const bwd_work *w, const float *restrict u, int64_t 
             float *restrict dq = dproj + p * proj_step;
             for (int i = 0; i < R; i++) dq[i] += sums[i];
         }
+        dbv += widen(dbc);
+        for (int i = 0; i < R; i++) dwv[i] += widen(dwc[i]);
     }
     for (int j = 0; j < VL; j++) {
-        for (int n = 0; n < 16; n++) dA[j * 16 + n] = ga[n][j];
-        for (int i = 0; i < R; i++) dw[j * R + i] = dwv[i][j];
-        dD[j] = dDv[j];
-        dbias[j] = dbv[j];
+        for (int n = 0; n < 16; n++) dA[j * 16 + n] = (float)ga[n][j];
+        for (int i = 0; i < R; i++) dw[j * R + i] = (float)dwv[i][j];
+        dD[j] = (float)dDv[j];
+        dbias[j] = (float)dbv[j];
     }
 }
 
