@@ -19,6 +19,8 @@ class Variable:
 
 VARIABLES = (
     Variable("POSEMAMBA_SCAN_BACKEND", "force a selective-scan backend where `auto` is asked for"),
+    Variable("POSEMAMBA_CROSS_FWD", "the Triton cross scan's forward kernel: legacy (default), grid or lane"),
+    Variable("POSEMAMBA_CROSS_BWD", "the Triton cross scan's backward kernel: legacy (default), grouped or lanes"),
     Variable("POSEMAMBA_CACHE", "cache folder: compiled CPU kernels and sliced clips (default ~/.cache/posemamba)"),
     Variable("POSEMAMBA_NO_NATIVE", "set to disable the compiled CPU kernel (PyTorch fallback)"),
     Variable("POSEMAMBA_CPU_ISA", "force a CPU kernel build: avx512, avx2, neon or generic (default: the fastest)"),
@@ -46,6 +48,11 @@ def _get(name: str) -> str | None:
 def scan_backend() -> str | None:
     """The forced scan backend name (POSEMAMBA_SCAN_BACKEND), or None."""
     return _get("POSEMAMBA_SCAN_BACKEND")
+
+
+def cross_scan_variants() -> tuple[str, str]:
+    """The Triton cross scan's (forward, backward) kernel variants (POSEMAMBA_CROSS_FWD / _BWD, default legacy)."""
+    return _get("POSEMAMBA_CROSS_FWD") or "legacy", _get("POSEMAMBA_CROSS_BWD") or "legacy"
 
 
 def cache_dir() -> Path:

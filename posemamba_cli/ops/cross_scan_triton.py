@@ -12,11 +12,12 @@ the inputs and to x_proj_weight.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+from posemamba_cli import settings
 
 _IO_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 FWD_VARIANTS = ("legacy", "grid", "lane")  # see CrossScanTriton
@@ -44,8 +45,9 @@ class CrossScanTriton:
                  bwd_variant: str | None = None, lane_warps: int = 4, bwd_group: int = 16,
                  full_programs: int | None = None) -> None:
         self.poly_exp = poly_exp
-        self.fwd_variant = fwd_variant or os.environ.get("POSEMAMBA_CROSS_FWD", "legacy")
-        self.bwd_variant = bwd_variant or os.environ.get("POSEMAMBA_CROSS_BWD", "legacy")
+        fwd_default, bwd_default = settings.cross_scan_variants()
+        self.fwd_variant = fwd_variant or fwd_default
+        self.bwd_variant = bwd_variant or bwd_default
         if self.fwd_variant not in FWD_VARIANTS or self.bwd_variant not in BWD_VARIANTS:
             raise ValueError(f"cross-scan variants: forward {FWD_VARIANTS}, backward {BWD_VARIANTS}; "
                              f"got {self.fwd_variant!r}, {self.bwd_variant!r}")

@@ -1,27 +1,23 @@
-"""The `infer` pipeline: stages with progress bars, per-video output folders written atomically."""
+"""The `infer` pipeline: stages with progress bars, per-video output folders written atomically.
 
-from posemamba_cli.pipeline.keypoints_input import load_keypoints
-from posemamba_cli.pipeline.per_video import (
-    InferConfig,
-    PoseEstimator2D,
-    VideoResult,
-    collect_videos,
-    infer_video,
-    lifter_num_frame,
-)
-from posemamba_cli.pipeline.tracks2d import Tracks2D
-from posemamba_cli.pipeline.videos import infer, is_finished, plan_outputs
+Its names are imported on first use, so `posemamba_cli.pipeline.config` (InferConfig, which the command line
+reads to build its flags) loads without torch.
+"""
 
-__all__ = [
-    "InferConfig",
-    "PoseEstimator2D",
-    "VideoResult",
-    "Tracks2D",
-    "collect_videos",
-    "infer",
-    "infer_video",
-    "is_finished",
-    "plan_outputs",
-    "lifter_num_frame",
-    "load_keypoints",
-]
+from posemamba_cli._lazy import lazy_attributes
+
+_LAZY = {
+    "InferConfig": "posemamba_cli.pipeline.config",
+    "PoseEstimator2D": "posemamba_cli.pipeline.config",
+    "VideoResult": "posemamba_cli.pipeline.per_video",
+    "collect_videos": "posemamba_cli.pipeline.per_video",
+    "infer_video": "posemamba_cli.pipeline.per_video",
+    "lifter_num_frame": "posemamba_cli.pipeline.stages",
+    "Tracks2D": "posemamba_cli.pipeline.tracks2d",
+    "infer": "posemamba_cli.pipeline.videos",
+    "is_finished": "posemamba_cli.pipeline.videos",
+    "plan_outputs": "posemamba_cli.pipeline.videos",
+    "load_keypoints": "posemamba_cli.pipeline.keypoints_input",
+}
+__getattr__ = lazy_attributes(__name__, _LAZY)
+__all__ = sorted(_LAZY)
