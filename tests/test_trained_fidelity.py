@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from helpers.trained import GRAD_NAMES, CrossScanCall, allowed, cross_scan_calls, grads, load_trained, max_error
 
 from posemamba_cli.ops import cross_selective_scan, get_backend
-from posemamba_cli.ops.block_ops import _native_lib, conv3x3_silu, layer_norm_gate
+from posemamba_cli.ops.block_ops import _fused_backend, conv3x3_silu, layer_norm_gate
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def _block_steps(cpu_variant, trained_lifter):
         op = dict(model.named_modules())[name]
         xz = F.linear(u, op.in_proj.weight)
         x, z = xz[..., : op.d_inner].contiguous(), xz[..., op.d_inner :].contiguous()  # (1, 243, 17, Di)
-        assert _native_lib(cpu_variant, x, width=op.d_inner) is not None  # this build's C kernel runs below
+        assert _fused_backend(cpu_variant, x, width=op.d_inner) is not None  # this build's C kernel runs below
         w, b, gather = op.conv2d.weight, op.conv2d.bias, model.limb_parent
 
         def conv(t, w, b):

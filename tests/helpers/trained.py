@@ -55,13 +55,13 @@ def make_trained_lifter(folder: Path) -> TrainedLifter:
     return TrainedLifter(checkpoint, torch.load(clip, weights_only=True))
 
 
-def load_trained(lifter: TrainedLifter, scan_backend: str = "auto"):
+def load_trained(lifter: TrainedLifter):
     """The trained PoseMamba in eval mode."""
     from posemamba_cli.model.checkpoint import load_file
     from posemamba_cli.model.posemamba import PoseMamba
     from posemamba_cli.train import config_from_dict
 
-    model = PoseMamba(config_from_dict(TRAIN).model, scan_backend=scan_backend)
+    model = PoseMamba(config_from_dict(TRAIN).model)
     model.load_state_dict(load_file(lifter.checkpoint)["model"])
     return model.eval()
 
