@@ -21,7 +21,7 @@ import numpy as np
 
 def make_result(folder: Path, n_frames: int, n_people: int, fps: float = 30.0) -> None:
     """A finished result folder holding pose3d.npz with `joints_world_mm` for `n_people` walkers."""
-    from posemamba_cli.pipeline.outputs import write_manifest
+    from posemamba_cli.io.manifest import write_manifest
     from posemamba_cli.video.synthetic import body_motion
 
     camera, _ = body_motion(n_frames, fps)  # (T, 17, 3) mm, x right, y down, z away

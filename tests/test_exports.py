@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 from posemamba_cli import write_bvh
 from posemamba_cli.export import export_result, write_glb
 from posemamba_cli.export.rig import fit_rig, forward_kinematics, solve_rotations
-from posemamba_cli.pipeline.outputs import MANIFEST, read_manifest, write_manifest
+from posemamba_cli.io.manifest import MANIFEST, read_manifest, write_manifest
 from posemamba_cli.skeleton import H36M_JOINTS
 
 # file (x, y, z) metres -> world (x, y, z) mm: the documented axes (file y up = world z, file z = world -y)

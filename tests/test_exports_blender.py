@@ -16,7 +16,7 @@ from helpers.motion import rigid_motion
 from posemamba_cli import write_bvh
 from posemamba_cli.export import write_glb
 from posemamba_cli.export.rig import fit_rig, forward_kinematics, solve_rotations
-from posemamba_cli.pipeline.outputs import read_manifest
+from posemamba_cli.io.manifest import read_manifest
 from posemamba_cli.skeleton import H36M_JOINTS
 
 pytestmark = pytest.mark.skipif(blender_missing() is not None, reason=str(blender_missing()))

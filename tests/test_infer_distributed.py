@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from posemamba_cli.io.manifest import MANIFEST
 from posemamba_cli.pipeline.distributed import World, shard
-from posemamba_cli.pipeline.outputs import MANIFEST
 from posemamba_cli.pipeline.videos import is_finished
 from posemamba_cli.video.synthetic import make_synthetic_clip
 

@@ -115,7 +115,7 @@ def export_pose3d(folder: str | os.PathLike, formats: Sequence[str], warn: Warn 
 def check_exportable(result_folder: str | os.PathLike, formats: Sequence[str]) -> None:
     """PoseMambaError (one line) unless `result_folder` is a finished result of this tool whose exports
     `formats` would replace no file this tool did not write there."""
-    from posemamba_cli.pipeline.outputs import read_manifest
+    from posemamba_cli.io.manifest import read_manifest
 
     folder = Path(result_folder)
     manifest = read_manifest(folder)
@@ -136,7 +136,7 @@ def export_result(
     """Export every person of a finished result folder (BVH and/or glTF binary) and list the files in its
     manifest; returns the names written. Refuses folders that are not finished results of this tool, and
     never replaces a file this tool did not write (`check_exportable`). Warnings name the folder."""
-    from posemamba_cli.pipeline.outputs import add_manifest_files
+    from posemamba_cli.io.manifest import add_manifest_files
 
     folder, warn = Path(result_folder), warn or _default_warn
     formats = parse_formats(formats)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from posemamba_cli.errors import PoseMambaError
-from posemamba_cli.io.atomic import atomic_path, current_umask
+from posemamba_cli.io.atomic import current_umask
+from posemamba_cli.io.manifest import MANIFEST, read_manifest
 from posemamba_cli.io.paths import check_writable  # noqa: F401  (its home before io.paths)
 from posemamba_cli.lift.track import Pose3D
 from posemamba_cli.pipeline.staging import ASIDE_SUFFIX, make_stage
@@ -58,58 +59,6 @@ NPZ_UNITS = {
 for _key in ("keypoints_2d", "scores_2d"):
     NPZ_UNITS.pop(_key)
 UNITS = NPZ_UNITS  # the previous name
-
-
-MANIFEST = "posemamba_manifest.json"
-MANIFEST_FORMAT = "posemamba-infer-output/1"
-
-
-def read_manifest(folder: Path) -> dict | None:
-    """The manifest of a result folder this tool wrote, or None (absent, unreadable, or not ours)."""
-    path = Path(folder) / MANIFEST
-    if Path(folder).is_symlink() or not path.is_file() or path.is_symlink():
-        return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return doc if _manifest_ok(doc) else None
-
-
-def _manifest_ok(doc: object) -> bool:
-    """Our manifest's layout: a hand-edited one that breaks it is not ours (its folder is left untouched)."""
-    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
-        return False
-    files, counts = doc.get("files"), [doc.get(k, 0) for k in ("n_frames", "n_people")]
-    return (isinstance(files, list) and all(isinstance(f, str) and f and "/" not in f and "\\" not in f
-                                            and f not in (".", "..") for f in files)
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts)
-            and isinstance(doc.get("video", ""), str))  # fmt: skip
-
-
-def write_manifest(
-    folder: Path, video: Path, files: list[str], n_frames: int, n_people: int, extra: dict | None = None
-) -> None:
-    """Mark `folder` as a complete result of this tool, listing every file it wrote there (`extra`: more keys)."""
-    doc = {
-        "format": MANIFEST_FORMAT,
-        "video": str(Path(video).resolve()),
-        "files": sorted(files),
-        "n_frames": int(n_frames),
-        "n_people": int(n_people),
-        **(extra or {}),
-    }
-    (Path(folder) / MANIFEST).write_text(json.dumps(doc, indent=1))
-
-
-def add_manifest_files(folder: Path, names: list[str]) -> None:
-    """Add `names` to the `files` of a finished result's manifest (rewritten through a temporary name)."""
-    doc = read_manifest(folder)
-    if doc is None:
-        raise PoseMambaError(f"{folder}: not a finished posemamba result (no manifest)")
-    doc["files"] = sorted(set(doc["files"]) | set(names))
-    with atomic_path(Path(folder) / MANIFEST) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1))
 
 
 class ResultExists(PoseMambaError):

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from posemamba_cli.device import resolve_device
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.export.formats import parse_formats
+from posemamba_cli.io.manifest import write_manifest
 from posemamba_cli.people.detector import PersonDetector
 from posemamba_cli.people.selection import fragment_frames
 from posemamba_cli.pipeline.config import InferConfig, PoseEstimator2D
@@ -23,7 +24,6 @@ from posemamba_cli.pipeline.outputs import (
     check_writable,
     staged_folder,
     world_summary,
-    write_manifest,
     write_pose3d,
 )
 from posemamba_cli.pipeline.progress import StageTimes

@@ -17,8 +17,9 @@ from rich.console import Console
 
 from posemamba_cli.errors import PoseMambaError
 from posemamba_cli.export.formats import parse_formats
+from posemamba_cli.io.manifest import read_manifest
 from posemamba_cli.pipeline.config import DECODING_CHOICES, PEOPLE_CHOICES, InferConfig
-from posemamba_cli.pipeline.outputs import ResultExists, check_writable, read_manifest
+from posemamba_cli.pipeline.outputs import ResultExists, check_writable
 from posemamba_cli.pipeline.per_video import VideoResult, collect_videos, infer_video, output_folder_name
 
 MIN_HEIGHT_M, MAX_HEIGHT_M = 0.3, 3.0  # --height: a person's standing height in metres
