@@ -51,6 +51,10 @@ def monkeypatch_module():
         yield mp
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 20, open: on trained weights the Triton backward's dA is further from float64 than the float32 "
+    "reference's (9x here, the same with 1 or 2 time segments, chunks of 8 or 32 steps, and with each chunk's "
+    "sum added in float64: not the summation; over the full clip also dD and d dt_bias, 2.4-3.4x)"))
 def test_triton_cross_scan_as_exact_as_the_float32_reference(results):
     from helpers.trained import allowed
 

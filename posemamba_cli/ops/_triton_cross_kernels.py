@@ -175,12 +175,10 @@ def cross_bwd_kernel(
     zero = tl.zeros((BD, BN), dtype=tl.float32)
     carry = _segment_start(gin_ptr, (b * n_seg + seg) * Di, N, state_off, mask_dn, zero, HAS_GIN)
     dsum = tl.zeros((BD,), dtype=tl.float32)
-    # the parameter gradients sum thousands of steps: each chunk's float32 sum is added in float64 (as the CPU
-    # kernel does), or on trained weights (slow decays, long memories) they drift past the reference's error
-    dA_acc = tl.zeros((BD, BN), dtype=tl.float64)
-    dD_acc = tl.zeros((BD,), dtype=tl.float64)
-    db_acc = tl.zeros((BD,), dtype=tl.float64)
-    dw_acc = tl.zeros((BD, BR), dtype=tl.float64)
+    dA_acc = tl.zeros((BD, BN), dtype=tl.float32)
+    dD_acc = tl.zeros((BD,), dtype=tl.float32)
+    db_acc = tl.zeros((BD,), dtype=tl.float32)
+    dw_acc = tl.zeros((BD, BR), dtype=tl.float32)
     b64 = b.to(tl.int64)
     u_base = u_ptr + b64 * su_b + offs_d[:, None] * su_d
     x_base = x_ptr + b64 * sx_b
@@ -220,13 +218,13 @@ def cross_bwd_kernel(
             tl.atomic_add(dxcol + R + N + offs_n[:, None], tl.sum(dyv[:, None, :] * hs, axis=0), mask=mb)  # dC
             tl.atomic_add(dxcol + R + offs_n[:, None], tl.sum(G * dtu[:, None, :], axis=0), mask=mb)  # dB
             ddt, dA_chunk, duv = _chunk_grads(G, hs, xb, Bv, A_nat, dt, uv)
-            dA_acc += dA_chunk.to(tl.float64)
+            dA_acc += dA_chunk
             if HAS_D:
                 duv += dyv * dval[:, None]
-                dD_acc += tl.sum(dyv * uv, axis=1).to(tl.float64)
+                dD_acc += tl.sum(dyv * uv, axis=1)
             ddt = tl.where(m2, ddt / (1.0 + tl.exp(-xr)), 0.0)  # through the softplus
-            db_acc += tl.sum(ddt, axis=1).to(tl.float64)
-            dw_acc += tl.sum(ddt[:, None, :] * dtl[None, :, :], axis=2).to(tl.float64)
+            db_acc += tl.sum(ddt, axis=1)
+            dw_acc += tl.sum(ddt[:, None, :] * dtl[None, :, :], axis=2)
             tl.atomic_add(dxcol + offs_r[:, None], tl.sum(w[:, :, None] * ddt[:, None, :], axis=0), mask=mr)
             du_ptrs = du_base + pos[None, :] * Di
             if ACC:
@@ -236,10 +234,10 @@ def cross_bwd_kernel(
     if LOCAL:
         _store_segment_end(gout_ptr, dts_ptr, part, N, state_off, offs_d, carry, dsum, mask_dn, mask_d)
     else:
-        tl.store(dA_ptr + part * N + state_off, dA_acc.to(tl.float32), mask=mask_dn)
-        tl.store(dD_ptr + part + offs_d, dD_acc.to(tl.float32), mask=mask_d)
-        tl.store(dbias_ptr + part + offs_d, db_acc.to(tl.float32), mask=mask_d)
-        tl.store(dw_ptr + part * R + offs_d[:, None] * R + offs_r[None, :], dw_acc.to(tl.float32), mask=mask_dr)
+        tl.store(dA_ptr + part * N + state_off, dA_acc, mask=mask_dn)
+        tl.store(dD_ptr + part + offs_d, dD_acc, mask=mask_d)
+        tl.store(dbias_ptr + part + offs_d, db_acc, mask=mask_d)
+        tl.store(dw_ptr + part * R + offs_d[:, None] * R + offs_r[None, :], dw_acc, mask=mask_dr)
 
 
 @triton.jit
