@@ -54,7 +54,8 @@ def monkeypatch_module():
 @pytest.mark.xfail(strict=True, reason=(
     "issue 20, open: on trained weights the Triton backward's dA is further from float64 than the float32 "
     "reference's (9x here, the same with 1 or 2 time segments, chunks of 8 or 32 steps, and with each chunk's "
-    "sum added in float64: not the summation; over the full clip also dD and d dt_bias, 2.4-3.4x)"))
+    "sum added in float64, and with a_t h_(t-1) taken from the shifted states instead of h_t - x_t: neither the "
+    "summation nor that cancellation; over the full clip also dD and d dt_bias, 2.4-3.4x)"))
 def test_triton_cross_scan_as_exact_as_the_float32_reference(results):
     from helpers.trained import allowed
 
