@@ -92,7 +92,8 @@ def run_mode(args: argparse.Namespace) -> dict:
                         half=choice.half, fold=not args.no_fold)  # fmt: skip
     lifter = PoseMamba.from_preset(args.lifter).to(args.device).eval()
     config = InferConfig(device=args.device, batch_size=args.batch_size, render=not args.no_render,
-                         sequential=args.mode == "sequential")  # fmt: skip
+                         sequential=args.mode == "sequential", world=not args.no_world, export=args.export,
+                         viewer=not args.no_viewer)  # fmt: skip
     t0 = time.perf_counter()
     result = infer_video(clip.path, args.out / args.mode, lifter, detector, pose2d, config=config)
     total = time.perf_counter() - t0
@@ -119,6 +120,9 @@ def main() -> None:
     parser.add_argument("--lifter", default="B", choices=("S", "B", "L"))
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--no-render", action="store_true")
+    parser.add_argument("--no-world", action="store_true", help="without the world step (outputs as before it)")
+    parser.add_argument("--export", default=None, help="also export, e.g. bvh,glb")
+    parser.add_argument("--no-viewer", action="store_true")
     parser.add_argument("--modes", default="concurrent,sequential", help="comma-separated, run in this order")
     parser.add_argument("--keep", type=Path, default=None, help="keep the clip and outputs in this folder")
     parser.add_argument("--mode", default=None, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout

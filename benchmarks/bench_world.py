@@ -1,4 +1,5 @@
-"""Benchmark what the world step (root paths, floor, contacts, camera test, their outputs) adds to `infer`.
+"""Benchmark what the world step (root paths, floor, contacts, camera test, their outputs) and the BVH + glTF
+exports add to `infer`.
 
     python benchmarks/bench_world.py                  # 1280x720, 300 frames, --keypoints, --no-render, PoseMamba-B
     python benchmarks/bench_world.py --repeats 5 --lifter S
@@ -6,10 +7,10 @@
 The clip is bench_infer.py's synthetic walker; its true 2D keypoints are given as a --keypoints file (no
 detector, no 2D model), so a run is decode (frame count) + lifting + world step + writing, without rendering:
 the world step's share is as large as it can get. The runs with the world step off (InferConfig(world=False):
-the outputs as before issue 19) and on alternate in one process; printed: each mode's median seconds, the
-world stage's own seconds, and the difference in per cent of the run without it. Also printed: the root
-path's error under 2 px keypoint noise (tests/test_world_motion.py asserts its bound). Timings are never
-asserted anywhere.
+the outputs as before issue 19) and on (with --export bvh,glb) alternate in one process, the viewer off in
+both; printed: each mode's median seconds, the world stage's own seconds, and the difference in per cent of
+the run without them. Also printed: the root path's error under 2 px keypoint noise
+(tests/test_world_motion.py asserts its bound). Timings are never asserted anywhere.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def main() -> None:
     world_stage: list[float] = []
     for _ in range(args.repeats):
         for world in (False, True):
-            config = InferConfig(render=False, world=world)
+            # on: the world step and both exports (issue 19's budget); the viewer is off in both modes
+            config = InferConfig(render=False, viewer=False, world=world, export="bvh,glb" if world else None)
             t0, c0 = time.perf_counter(), time.process_time()
             result = infer_video(clip.path, work / "out", lifter, config=config, overwrite=True,
                                  keypoints=lambda info: load_keypoints(keypoints, info.n_frames, "main",
@@ -114,7 +116,7 @@ def main() -> None:
     print(f"infer --keypoints --no-render, {args.frames} frames {args.size[0]}x{args.size[1]}, "
           f"PoseMamba-{args.lifter}, torch threads {torch.get_num_threads()}, median of {args.repeats}:")  # fmt: skip
     cpu_before, cpu_after = statistics.median(cpu[False]), statistics.median(cpu[True])
-    print(f"  whole run without the world step {before:.2f} s, with it {after:.2f} s: "
+    print(f"  whole run without the world step and exports {before:.2f} s, with them {after:.2f} s: "
           f"{100 * (after / before - 1):+.1f}% wall clock; CPU time {cpu_before:.2f} s -> {cpu_after:.2f} s: "
           f"{100 * (cpu_after / cpu_before - 1):+.1f}%")  # fmt: skip
     print(f"  world stage {stage * 1000:.0f} ms + writing its fields {extra_write * 1000:.0f} ms = "
