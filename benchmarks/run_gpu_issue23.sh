@@ -13,6 +13,7 @@
 #      against the default, then timed (fwd, fwd+bwd) at batch 1/16/64 fp32 and 64
 #      bf16; writes the fastest correct forward / backward to OUT_DIR/picked.env, used by parts 3 and 4.
 #   2. tests (TEST_TIMEOUT=160): test_scan_gpu (incl. every variant vs the default), test_lifter_gpu,
+#      test_trained_fidelity_gpu (issue 20: the fused scan on trained weights, Triton on the real GPU),
 #      test_cuda_graph, test_capturable_forward, with the default kernels.
 #   3. lifter, with the picked variants exported: benchmarks/bench_lifter_gpu.py --quick, first the bf16
 #      training step at batch 16 vs the peer (TRAIN_TIMEOUT=50, TRAIN_ARGS="--train-presets B"), then inference
@@ -45,7 +46,8 @@ echo "variants used below: forward ${POSEMAMBA_CROSS_FWD:-legacy}, backward ${PO
 stamp tests
 (unset POSEMAMBA_CROSS_FWD POSEMAMBA_CROSS_BWD
  timeout "${TEST_TIMEOUT:-160}" python3 -m pytest -q -rs --durations=8 -p no:cacheprovider tests/test_scan_gpu.py \
-   tests/test_lifter_gpu.py tests/test_cuda_graph.py tests/test_capturable_forward.py) 2>&1 \
+   tests/test_lifter_gpu.py tests/test_cuda_graph.py tests/test_capturable_forward.py \
+   tests/test_trained_fidelity_gpu.py) 2>&1 \
   | tee "$OUT_DIR/test_gpu.log" | tail -25
 
 stamp lifter

@@ -63,6 +63,7 @@ def trained_lifter(request, tmp_path_factory):
     name = f"trained-lifter-{VERSION}"
     return make_trained_lifter(Path(cache.mkdir(name)) if cache is not None else tmp_path_factory.mktemp(name))
 
+
 def _cpu_kernel_builds() -> list[str]:
     from posemamba_cli.ops.kernel_variants import machine_isas
 
