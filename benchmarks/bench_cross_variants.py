@@ -92,10 +92,8 @@ def differences(backend, cross, names: list[str]) -> dict[str, float]:
     return out
 
 
-def time_case(backend, cross, names: list[str], batch: int, dtype: torch.dtype, bench: dict, diffs: dict):
-    """Forward and forward + backward ms of each variant at one batch and dtype."""
-    from triton.testing import do_bench
-
+def case(backend, batch: int, dtype: torch.dtype):
+    """One case's inputs, whether it runs under bf16 autocast, and its no-grad forward."""
     srcs, params, orders = inputs(batch, dtype)
     amp = dtype == torch.bfloat16
 
@@ -103,6 +101,14 @@ def time_case(backend, cross, names: list[str], batch: int, dtype: torch.dtype, 
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
             backend.cross_scan(srcs, (0, 1, 0, 1), orders, *params)
 
+    return srcs, params, orders, amp, fwd
+
+
+def time_case(backend, cross, names: list[str], batch: int, dtype: torch.dtype, bench: dict, diffs: dict):
+    """Forward and forward + backward ms of each variant at one batch and dtype."""
+    from triton.testing import do_bench
+
+    srcs, params, orders, amp, fwd = case(backend, batch, dtype)
     for name in names:
         try:
             f_ms = run(cross, VARIANTS[name], lambda: do_bench(fwd, **bench))
@@ -129,13 +135,7 @@ def warm(backend, cross, names: list[str], batches: list[int]) -> None:
 
 
 def warm_case(backend, cross, names: list[str], batch: int, dtype: torch.dtype) -> None:
-    srcs, params, orders = inputs(batch, dtype)
-    amp = dtype == torch.bfloat16
-
-    def fwd():
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-            backend.cross_scan(srcs, (0, 1, 0, 1), orders, *params)
-
+    srcs, params, orders, amp, fwd = case(backend, batch, dtype)
     for name in names:
         try:
             run(cross, VARIANTS[name], lambda: fwd_bwd(backend, srcs, params, orders, amp))
