@@ -65,6 +65,7 @@ def backward_grouped(runner, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, so
     import triton
 
     from posemamba_cli.ops._triton_cross_bwd import cross_bwd_grouped_kernel
+    from posemamba_cli.ops.cross_scan_groups import group_args
 
     batch, P, Di = us[0].shape
     K, N, R = len(us), A.shape[1], dt_w.shape[2]
@@ -88,10 +89,8 @@ def backward_grouped(runner, us, xdbl, orders, dt_w, dt_b, A, D, checkpoints, so
     grid = (batch * n_dgrp, n_seg)
     written: set[int] = set()
     for k in range(K):
-        u, x, s = us[k], xdbl[k], source_index[k]
-        A_k, D_k = A[k * Di:(k + 1) * Di], None if D is None else D[k * Di:(k + 1) * Di]
-        weights = (orders[k], dt_w[k], dt_b[k], A_k, D_k)
-        strides = (*u.stride(), x.stride(0), x.stride(1), *dy.stride())
+        u, x, weights, strides = group_args(k, us, xdbl, orders, dt_w, dt_b, A, D, *dy.stride())
+        s, A_k = source_index[k], weights[3]
         grads = (du[s], dxs[k], dA[k], dD[k], dbias[k], dw[k])
         carry = torch.zeros(batch, n_seg, Di, N, **f32)
         if n_seg > 1:  # each segment's own adjoint carry, then the carries entering them from the end

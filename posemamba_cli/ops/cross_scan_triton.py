@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from posemamba_cli import settings
+from posemamba_cli.ops.cross_scan_groups import group_args
 
 _IO_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 FWD_VARIANTS = ("legacy", "grid", "lane")  # see CrossScanTriton
@@ -148,10 +149,8 @@ class CrossScanTriton:
         sizes = (Di, P, R, N, geo["n_dblk"], geo["n_chunks"], n_seg)
         grid = (batch * geo["n_dblk"], n_seg)
         for k in range(K):
-            u, x, ck = us[k], xdbl[k], checkpoints[k]
-            A_k, D_k = A[k * Di:(k + 1) * Di], None if D is None else D[k * Di:(k + 1) * Di]
-            weights = (orders[k], dt_w[k], dt_b[k], A_k, D_k)
-            strides = (*u.stride(), x.stride(0), x.stride(1))
+            u, x, weights, strides = group_args(k, us, xdbl, orders, dt_w, dt_b, A, D)
+            ck, A_k = checkpoints[k], weights[3]
             hin = None
             if n_seg > 1:
                 hout = torch.empty(batch, n_seg, Di, N, **f32)
@@ -192,10 +191,8 @@ class CrossScanTriton:
         grid = (batch * geo["n_dblk"], n_seg)
         written: set[int] = set()
         for k in range(K):
-            u, x, s = us[k], xdbl[k], source_index[k]
-            A_k, D_k = A[k * Di:(k + 1) * Di], None if D is None else D[k * Di:(k + 1) * Di]
-            weights = (orders[k], dt_w[k], dt_b[k], A_k, D_k)
-            strides = (*u.stride(), x.stride(0), x.stride(1), *dy.stride())
+            u, x, weights, strides = group_args(k, us, xdbl, orders, dt_w, dt_b, A, D, *dy.stride())
+            s, A_k = source_index[k], weights[3]
             grads = (du[s], dxs[k], dA[k], dD[k], dbias[k], dw[k])
             gin = None
             if n_seg > 1:
