@@ -17,9 +17,11 @@ import triton.language as tl
 from posemamba_cli.ops._triton_scan_parts import (
     LOG2E,
     _chunk_adjoint,
+    _chunk_edges,
     _chunk_grads,
     _chunk_state_ptr,
     _chunk_states,
+    _reverse_chunk,
     _softplus,
 )
 
@@ -56,13 +58,9 @@ def cross_bwd_grouped_kernel(
     part = (b * n_seg + seg) * Di
     x_base = x_ptr + b64 * sx_b
     dx_base = dx_ptr + b64 * P * (R + 2 * N)
-    first = (offs_t == 0)[None, None, :]
-    last = (offs_t == T - 1)[None, None, :]
-    c0 = seg * SEG_CHUNKS
+    first, last = _chunk_edges(offs_t)
     for i in range(SEG_CHUNKS):  # chunks past the end are fully masked (identity steps)
-        c = c0 + SEG_CHUNKS - 1 - i
-        tt = c * T + offs_t
-        mask_t = tt < P
+        c, tt, mask_t = _reverse_chunk(seg, i, SEG_CHUNKS, offs_t, P)
         pos = tl.load(ord_ptr + tt, mask=mask_t, other=0)  # (T) grid positions, once for every tile
         mb = mask_n[:, None] & mask_t[None, :]
         mr = mask_r[:, None] & mask_t[None, :]

@@ -25,9 +25,11 @@ from posemamba_cli.ops._triton_scan_parts import (
     LOG2E,
     _channel_rows,
     _chunk_adjoint,
+    _chunk_edges,
     _chunk_grads,
     _chunk_state_ptr,
     _chunk_states,
+    _reverse_chunk,
     _segment_start,
     _softplus,
     _state_tile,
@@ -185,13 +187,9 @@ def cross_bwd_kernel(
     dx_base = dx_ptr + b64 * P * (R + 2 * N)
     dy_base = dy_ptr + b64 * sy_b + offs_d[:, None] * sy_d
     du_base = du_ptr + b64 * P * Di + offs_d[:, None]
-    first = (offs_t == 0)[None, None, :]
-    last = (offs_t == T - 1)[None, None, :]
-    c0 = seg * SEG_CHUNKS
+    first, last = _chunk_edges(offs_t)
     for i in range(SEG_CHUNKS):  # chunks past the end are fully masked (identity steps)
-        c = c0 + SEG_CHUNKS - 1 - i
-        tt = c * T + offs_t
-        mask_t = tt < P
+        c, tt, mask_t = _reverse_chunk(seg, i, SEG_CHUNKS, offs_t, P)
         pos = tl.load(ord_ptr + tt, mask=mask_t, other=0).to(tl.int64)  # (T,) grid positions
         m2 = mask_d[:, None] & mask_t[None, :]
         mb = mask_n[:, None] & mask_t[None, :]

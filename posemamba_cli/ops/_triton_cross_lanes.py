@@ -23,6 +23,18 @@ from posemamba_cli.ops._triton_scan_parts import LOG2E, _softplus
 
 
 @triton.jit
+def _lane_place(n_dblk, Di, N, R, BD: tl.constexpr, BN: tl.constexpr, BR: tl.constexpr):
+    """A lanes program's place (grid: batch row x channel tile, group, segment): pid, group k, segment, batch row
+    b, its channels, states and projection rows with their masks."""
+    pid = tl.program_id(0)
+    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
+    offs_n = tl.arange(0, BN)
+    offs_r = tl.arange(0, BR)
+    return (pid, tl.program_id(1), tl.program_id(2), pid // n_dblk, offs_d, offs_d < Di, offs_n, offs_n < N,
+            offs_r, offs_r < R)
+
+
+@triton.jit
 def _rows(offs, n: tl.constexpr):
     """offs (n) as (n, 1) row offsets whose contiguity the compiler's analysis does not see (a select it
     does not follow; LLVM folds it back to constants). Loads along such rows then keep the state's layout,
@@ -92,16 +104,7 @@ def cross_fwd_lanes_kernel(
     ord (K, P) int32; w (K, Di, R), bias (K, Di), A (K*Di, N), D (K*Di) float32; y (K, batch, P, Di) float32,
     each group's own; ck (K, batch, n_chunks, Di, N) the state entering every chunk (SAVE); hin / hout
     (K, batch, n_seg, Di, N) and dts (K, batch, n_seg, Di): segment carries in / summaries out (LOCAL)."""
-    pid = tl.program_id(0)
-    k = tl.program_id(1)
-    seg = tl.program_id(2)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    mask_d = offs_d < Di
-    offs_n = tl.arange(0, BN)
-    mask_n = offs_n < N
-    offs_r = tl.arange(0, BR)
-    mask_r = offs_r < R
+    pid, k, seg, b, offs_d, mask_d, offs_n, mask_n, offs_r, mask_r = _lane_place(n_dblk, Di, N, R, BD, BN, BR)
     mask_nd = mask_n[:, None] & mask_d[None, :]
     rows_n = _rows(offs_n, BN)
     rows_r = _rows(offs_r, BR)

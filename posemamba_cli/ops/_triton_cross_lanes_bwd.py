@@ -19,7 +19,7 @@ runs only the adjoint carry g and the sum of dt, for seg_combine_kernel.
 import triton
 import triton.language as tl
 
-from posemamba_cli.ops._triton_cross_lanes import _pick, _rows
+from posemamba_cli.ops._triton_cross_lanes import _lane_place, _pick, _rows
 from posemamba_cli.ops._triton_scan_parts import LOG2E, _softplus
 
 
@@ -37,16 +37,7 @@ def cross_bwd_lanes_kernel(
     checkpoints; dy (batch, P, Di) any strides; gin / gout (K, batch, n_seg, Di, N), dts (K, batch, n_seg, Di);
     hs: scratch of (T, BN, BD) float32 per program; du (K, batch, P, Di); dx (K, batch, P, R + 2N) zeroed
     (atomics); dA, dD, dbias, dw (K, batch, n_seg, Di[, N | R]) per-program partials (plain stores)."""
-    pid = tl.program_id(0)
-    k = tl.program_id(1)
-    seg = tl.program_id(2)
-    b = pid // n_dblk
-    offs_d = (pid % n_dblk) * BD + tl.arange(0, BD)
-    mask_d = offs_d < Di
-    offs_n = tl.arange(0, BN)
-    mask_n = offs_n < N
-    offs_r = tl.arange(0, BR)
-    mask_r = offs_r < R
+    pid, k, seg, b, offs_d, mask_d, offs_n, mask_n, offs_r, mask_r = _lane_place(n_dblk, Di, N, R, BD, BN, BR)
     rows_n = _rows(offs_n, BN)
     rows_r = _rows(offs_r, BR)
     mask_nd = mask_n[:, None] & mask_d[None, :]

@@ -26,9 +26,11 @@ from posemamba_cli.ops._triton_scan_parts import (
     LOG2E,
     _channel_rows,
     _chunk_adjoint,
+    _chunk_edges,
     _chunk_grads,
     _chunk_state_ptr,
     _chunk_states,
+    _reverse_chunk,
     _segment_start,
     _softplus,
     _state_tile,
@@ -215,13 +217,9 @@ def scan_bwd_kernel(
     C_base = C_ptr + b * sc_b + g * sc_g + offs_n[:, None] * sc_n
     row_base = b * dim * L + offs_d[:, None] * L
     bc_base = (b * n_groups + g) * N * L + offs_n[:, None] * L
-    first = (offs_t == 0)[None, None, :]
-    last = (offs_t == T - 1)[None, None, :]
-    c0 = seg * SEG_CHUNKS
+    first, last = _chunk_edges(offs_t)
     for i in range(SEG_CHUNKS):  # chunks past the end are fully masked (identity steps)
-        c = c0 + SEG_CHUNKS - 1 - i
-        tt = c * T + offs_t
-        mask_t = tt < L
+        c, tt, mask_t = _reverse_chunk(seg, i, SEG_CHUNKS, offs_t, L)
         m2 = mask_d[:, None] & mask_t[None, :]
         mb = mask_n[:, None] & mask_t[None, :]
         xr = tl.load(dl_base + tt[None, :] * sd_l, mask=m2, other=0.0).to(tl.float32)

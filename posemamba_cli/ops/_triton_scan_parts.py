@@ -25,6 +25,20 @@ def _bwd_combine(f_late, p_late, q_late, f_early, p_early, q_early):
 
 
 @triton.jit
+def _chunk_edges(offs_t):
+    """(first, last): masks (1, 1, T) of a chunk's first and last step."""
+    return (offs_t == 0)[None, None, :], (offs_t == offs_t.shape[0] - 1)[None, None, :]
+
+
+@triton.jit
+def _reverse_chunk(seg, i, SEG_CHUNKS: tl.constexpr, offs_t, length):
+    """The i-th chunk of segment `seg` counted from its end: (chunk index, its steps (T,), their mask)."""
+    c = seg * SEG_CHUNKS + SEG_CHUNKS - 1 - i
+    tt = c * offs_t.shape[0] + offs_t
+    return c, tt, tt < length
+
+
+@triton.jit
 def _softplus(x):
     # log1p(exp(x)) accurately for every x (the log1p(z) = log(w) z / (w - 1) trick, w = 1 + z)
     z = tl.exp(-tl.abs(x))
