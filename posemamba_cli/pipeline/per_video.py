@@ -32,6 +32,7 @@ from posemamba_cli.pipeline.stages import lift_people, lifter_num_frame, people_
 from posemamba_cli.pipeline.staging import sweep_stale_stages
 from posemamba_cli.pipeline.tracks2d import Tracks2D
 from posemamba_cli.pipeline.warning_lines import reports_warnings
+from posemamba_cli.pipeline.world_step import estimate_world
 from posemamba_cli.video import VideoInfo, probe_video
 
 __all__ = ["InferConfig", "PoseEstimator2D", "VideoResult", "collect_videos", "infer_video", "lifter_num_frame",
@@ -145,8 +146,6 @@ def infer_video(
         tracks, info = people_2d(info, detector, pose2d, config, progress, times)
     filled = tracks.filled()
     poses = lift_people(filled, info, lifter, config, progress, times)
-    from posemamba_cli.pipeline.world_step import estimate_world
-
     t_s = info.frame_times if info.frame_times is not None else np.arange(filled.n_frames) / info.fps
     world = motion = None
     if config.world:
@@ -174,11 +173,10 @@ def infer_video(
     warnings = [f"{info.path}: {info.decode_warning}"] if info.decode_warning else []
     if motion is not None and motion.warning(t_s):
         warnings.append(f"{info.path}: {motion.warning(t_s)}")
-    result = VideoResult(
+    measured = {} if world is None else dict(
+        focal_px=world.camera.focal_px, focal_source=world.camera.focal_source,
+        foot_skate_mm=[float(v) for v in world.foot_skate_mm], camera_motion=motion.verdict)  # fmt: skip
+    return VideoResult(
         video=info.path, output_dir=final, n_frames=filled.n_frames, n_people=filled.n_people, fps=info.fps,
-        seconds=time.perf_counter() - start, times=times, files=files, warnings=warnings + export_warnings,
+        seconds=time.perf_counter() - start, times=times, files=files, warnings=warnings + export_warnings, **measured,
     )  # fmt: skip
-    if world is not None:
-        result.focal_px, result.focal_source = world.camera.focal_px, world.camera.focal_source
-        result.foot_skate_mm, result.camera_motion = [float(v) for v in world.foot_skate_mm], motion.verdict
-    return result
